@@ -1,0 +1,84 @@
+"""Turning a raw file's bytes into text, or into a clear reason why not."""
+
+from __future__ import annotations
+
+import codecs
+from typing import NamedTuple
+
+
+class Decoded(NamedTuple):
+    text: str | None
+    encoding: str | None
+    reason: str | None = None  # rejection code when text is None
+    detail: str | None = None
+
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# Control characters other than tab, newline, carriage return and form feed do not occur in reports.
+_CONTROL = frozenset(chr(c) for c in range(32)) - {"\t", "\n", "\r", "\f"}
+_MAX_CONTROL_SHARE = 0.01
+
+
+def _guess_utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16 without a BOM shows as NUL bytes in every other position for ASCII-heavy text."""
+    sample = data[:4096]
+    if len(sample) < 4:
+        return None
+    even_nuls = sample[0::2].count(0)
+    odd_nuls = sample[1::2].count(0)
+    half = len(sample) / 2
+    if odd_nuls > 0.3 * half and even_nuls < 0.05 * half:
+        return "utf-16-le"
+    if even_nuls > 0.3 * half and odd_nuls < 0.05 * half:
+        return "utf-16-be"
+    return None
+
+
+def _looks_binary(text: str) -> bool:
+    if not text:
+        return False
+    controls = sum(1 for ch in text[:20000] if ch in _CONTROL)
+    return controls / min(len(text), 20000) > _MAX_CONTROL_SHARE
+
+
+def _mostly_cjk_or_ascii(text: str) -> bool:
+    sample = text[:4000]
+    ok = sum(1 for ch in sample if ch < "\x7f" or "\u3000" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef")
+    return ok / len(sample) > 0.9
+
+
+def decode(data: bytes) -> Decoded:
+    """Decode UTF-8 (with or without BOM), UTF-16/32 (BOM or not) or GB18030 (a superset of GBK)."""
+    if not data.strip():
+        return Decoded(None, None, "empty", "the file is empty or holds only whitespace")
+    candidates: list[str] = []
+    for bom, enc in _BOMS:
+        if data.startswith(bom):
+            candidates = [enc]
+            break
+    else:
+        utf16 = _guess_utf16_without_bom(data)
+        candidates = [utf16] if utf16 else ["utf-8", "gb18030", "utf-16-le", "utf-16-be"]
+    errors: list[str] = []
+    for enc in candidates:
+        try:
+            text = data.decode(enc)
+        except UnicodeDecodeError as exc:
+            errors.append(f"{enc}: {exc.reason} at byte {exc.start}")
+            continue
+        if enc.startswith("utf-16") and not _mostly_cjk_or_ascii(text):
+            errors.append(f"{enc}: decodes, but not to Chinese or ASCII text")
+            continue
+        if _looks_binary(text):
+            errors.append(f"{enc}: decodes, but holds control characters, so it is binary data")
+            continue
+        if not text.strip():
+            return Decoded(None, enc, "empty", "the file decodes to whitespace only")
+        return Decoded(text, enc)
+    return Decoded(None, None, "undecodable", "could not decode as " + "; ".join(errors))

@@ -1,0 +1,177 @@
+"""The pipeline's stages as plain batch functions: discover → read → normalize → check.
+
+Dagster assets call these; tests and benchmarks can call them directly. One bad file never
+stops a batch: it becomes a rejection record with its reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from govinfo_pipeline.lib import rules
+from govinfo_pipeline.lib.decode import decode
+from govinfo_pipeline.lib.layout import read_layout
+from govinfo_pipeline.lib.report import PARSER_VERSION, find_title, find_year, parse_report
+
+DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+IGNORED_NAMES = frozenset({"manifest.csv", ".gitkeep", ".DS_Store", "Thumbs.db"})
+RAW_COLUMNS = ["source_path", "source_sha256", "source_size", "encoding", "text", "year_hint", "reason", "detail"]
+REJECTION_COLUMNS = ["source_path", "source_sha256", "reason", "detail", "duplicate_of"]
+REPORT_COLUMNS = [
+    "report_id", "source_path", "source_sha256", "agency_name", "report_year", "template_version", "title",
+    "parse_status", "quality_status", "encoding", "source_format", "source_size", "parser_version", "n_cells",
+    "parse_notes", "preamble",
+]
+CELL_COLUMNS = ["report_id", "section", "row", "col", "value", "unit", "cell_status", "raw_text", "source_line"]
+SECTION_COLUMNS = ["report_id", "section_no", "heading", "body_text", "source_line"]
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: Path  # absolute
+    rel: str  # relative to the input folder, POSIX style
+    reject: tuple[str, str] | None = None  # (reason, detail) decided before reading
+
+
+def report_id_for(sha256: str) -> str:
+    """A report's id: derived from its content hash, so the same bytes always give the same id."""
+    return sha256[:16]
+
+
+def discover(input_dir: Path) -> list[SourceFile]:
+    """Every candidate file under ``input_dir``, sorted; symlinks leaving the folder are not followed."""
+    root = input_dir.resolve()
+    found: list[SourceFile] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name in IGNORED_NAMES or name.startswith("."):
+                continue
+            path = Path(dirpath) / name
+            rel = path.relative_to(root).as_posix()
+            if path.is_symlink():
+                target = path.resolve()
+                if not target.is_relative_to(root):
+                    found.append(SourceFile(path, rel, ("outside_input", f"symlink to {target.name} outside the "
+                                                                          "input folder; not followed")))
+                    continue
+            found.append(SourceFile(path, rel))
+    return found
+
+
+def year_hint(text: str) -> int | None:
+    """The report year from the title lines, read cheaply from the head of the text."""
+    head = text[:4000]
+    return find_year(find_title(read_layout(head)), head)
+
+
+def read_files(files: list[SourceFile], max_bytes: int = DEFAULT_MAX_BYTES) -> pd.DataFrame:
+    """Hash and decode each file. Unreadable, empty, oversized or undecodable files get a reason."""
+    rows: list[dict] = []
+    for f in files:
+        row = {"source_path": f.rel, "source_sha256": None, "source_size": None, "encoding": None,
+               "text": None, "year_hint": None, "reason": None, "detail": None}
+        rows.append(row)
+        if f.reject:
+            row["reason"], row["detail"] = f.reject
+            continue
+        try:
+            size = f.path.stat().st_size
+            row["source_size"] = size
+            if size > max_bytes:
+                row["reason"], row["detail"] = "too_large", f"{size} bytes, over the limit of {max_bytes}"
+                continue
+            data = f.path.read_bytes()
+        except OSError as exc:
+            row["reason"], row["detail"] = "unreadable", f"could not read the file: {exc.strerror or exc}"
+            continue
+        row["source_sha256"] = hashlib.sha256(data).hexdigest()
+        decoded = decode(data)
+        row["encoding"] = decoded.encoding
+        if decoded.text is None:
+            row["reason"], row["detail"] = decoded.reason, decoded.detail
+            continue
+        row["text"] = decoded.text
+        row["year_hint"] = year_hint(decoded.text)
+    df = pd.DataFrame(rows, columns=RAW_COLUMNS)
+    df["year_hint"] = df["year_hint"].astype("Int64")
+    df["source_size"] = df["source_size"].astype("Int64")
+    return df
+
+
+def _looks_like_report(text: str) -> bool:
+    return any(k in text for k in ("信息公开", "政务公开", "依申请公开"))
+
+
+def normalize(raw: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Parse every decoded file; duplicates and failures become rejections."""
+    reports, cells, sections, rejected = [], [], [], []
+    first_by_sha: dict[str, str] = {}
+    for r in raw.sort_values("source_path").itertuples(index=False):
+        if r.reason is not None:
+            rejected.append({"source_path": r.source_path, "source_sha256": r.source_sha256, "reason": r.reason,
+                             "detail": r.detail, "duplicate_of": None})
+            continue
+        rid = report_id_for(r.source_sha256)
+        if r.source_sha256 in first_by_sha:
+            rejected.append({"source_path": r.source_path, "source_sha256": r.source_sha256,
+                             "reason": "duplicate_content", "duplicate_of": rid,
+                             "detail": f"same bytes as {first_by_sha[r.source_sha256]} (report {rid})"})
+            continue
+        first_by_sha[r.source_sha256] = r.source_path
+        try:
+            parsed = parse_report(r.text)
+        except Exception as exc:  # a parser bug must not stop the other reports
+            rejected.append({"source_path": r.source_path, "source_sha256": r.source_sha256, "reason": "parse_error",
+                             "detail": f"{type(exc).__name__}: {exc}", "duplicate_of": None})
+            continue
+        if parsed.template_version == "unknown" and not parsed.sections and not _looks_like_report(r.text):
+            rejected.append({"source_path": r.source_path, "source_sha256": r.source_sha256,
+                             "reason": "not_a_report", "duplicate_of": None,
+                             "detail": "no national table, no report section heading and no mention of "
+                                       "信息公开 or 政务公开"})
+            continue
+        reports.append({
+            "report_id": rid, "source_path": r.source_path, "source_sha256": r.source_sha256,
+            "agency_name": parsed.agency_name, "report_year": parsed.report_year,
+            "template_version": parsed.template_version, "title": parsed.title,
+            "parse_status": parsed.parse_status, "quality_status": None, "encoding": r.encoding,
+            "source_format": "text", "source_size": r.source_size, "parser_version": PARSER_VERSION,
+            "n_cells": len(parsed.cells), "parse_notes": "\n".join(parsed.notes) or None,
+            "preamble": parsed.preamble,
+        })
+        cells.extend({**c, "report_id": rid} for c in parsed.cells)
+        sections.extend({"report_id": rid, "section_no": s.section_no, "heading": s.heading,
+                         "body_text": s.body_text, "source_line": s.source_line} for s in parsed.sections)
+    out = {
+        "reports": pd.DataFrame(reports, columns=REPORT_COLUMNS),
+        "cells": pd.DataFrame(cells, columns=CELL_COLUMNS),
+        "sections": pd.DataFrame(sections, columns=SECTION_COLUMNS),
+        "rejections": pd.DataFrame(rejected, columns=REJECTION_COLUMNS),
+    }
+    out["reports"]["report_year"] = out["reports"]["report_year"].astype("Int64")
+    out["reports"]["source_size"] = out["reports"]["source_size"].astype("Int64")
+    out["cells"]["value"] = out["cells"]["value"].astype("float64")
+    out["cells"]["source_line"] = out["cells"]["source_line"].astype("Int64")
+    return out
+
+
+def check(normalized: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Rule results for every report, and each report's quality status."""
+    reps = normalized["reports"]
+    results = rules.evaluate(reps, normalized["cells"])
+    status = pd.DataFrame({"report_id": reps["report_id"],
+                           "quality_status": rules.quality_status(results, reps["report_id"]).to_numpy()})
+    return {"results": results, "status": status}
+
+
+def assemble(normalized: dict[str, pd.DataFrame], facts: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The batch the warehouse writes: normalized tables with quality status and rule results."""
+    reps = normalized["reports"].drop(columns=["quality_status"]).merge(facts["status"], on="report_id", how="left")
+    return {"reports": reps, "cells": normalized["cells"], "sections": normalized["sections"],
+            "results": facts["results"], "rejections": normalized["rejections"]}

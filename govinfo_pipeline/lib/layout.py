@@ -1,0 +1,73 @@
+"""The text layout of Word dumps: one table cell per tab-indented line, rows split by blank lines.
+
+``read_layout`` turns a report's text into prose lines and table row groups. It knows nothing
+about the templates; ``tables`` maps the row groups onto codebook cells.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# A line that opens one of the six sections: "三、…", "3、…", "（三）…" is NOT one (those are sub-items).
+HEADING = re.compile(r"^\s*([一二三四五六1-6１-６])\s*[、.．]\s*(\S.{1,45})$")
+_MAX_CONTINUATION = 24
+
+
+@dataclass
+class Cell:
+    """One table cell: its raw text (possibly over several lines) and the line it starts on."""
+
+    raw: str
+    line: int
+
+    @property
+    def text(self) -> str:
+        return self.raw.replace("\n", "")
+
+
+@dataclass
+class Layout:
+    lines: list[str]
+    groups: list[list[Cell]] = field(default_factory=list)  # table rows, in order
+    group_lines: list[int] = field(default_factory=list)  # first line of each group
+    prose: list[tuple[int, str]] = field(default_factory=list)  # (line, text) outside tables
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines as a person counts them in the file (only \\n, \\r\\n and \\r end a line)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def read_layout(text: str) -> Layout:
+    """Split a text dump into table row groups and prose lines (1-based line numbers)."""
+    lines = split_lines(text)
+    layout = Layout(lines)
+    current: list[Cell] | None = None
+    last_was_cell = False
+    for number, line in enumerate(lines, start=1):
+        if line.startswith("\t"):
+            cell = Cell(line[1:], number)
+            if current is None:
+                current = []
+                layout.groups.append(current)
+                layout.group_lines.append(number)
+            current.append(cell)
+            last_was_cell = True
+            continue
+        stripped = line.strip()
+        if (
+            last_was_cell
+            and current
+            and stripped
+            and len(stripped) <= _MAX_CONTINUATION
+            and not HEADING.match(line)
+        ):
+            # A cell whose text wrapped onto lines of its own ("结果" / "维持", "三" / "、" / "本" …).
+            current[-1].raw += "\n" + line
+            continue
+        last_was_cell = False
+        current = None
+        if stripped:
+            layout.prose.append((number, line))
+    return layout

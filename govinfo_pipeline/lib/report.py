@@ -1,0 +1,154 @@
+"""Parsing one decoded report: metadata, the six sections' prose and every table cell."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from govinfo_pipeline.lib import codebook
+from govinfo_pipeline.lib.layout import HEADING, Layout, read_layout
+from govinfo_pipeline.lib.tables import core, detect_template, norm, read_tables
+
+PARSER_VERSION = "1"
+
+_NUMERALS = {c: i for i, c in enumerate("一二三四五六", start=1)} | {str(i): i for i in range(1, 7)} | {
+    c: i for i, c in enumerate("１２３４５６", start=1)
+}
+# Words that identify each section's heading when its wording differs from the template.
+_SECTION_KEYS = {
+    1: ("总体情况", "概述"),
+    2: ("主动公开",),
+    3: ("申请情况", "依申请公开"),
+    4: ("行政复议", "行政诉讼"),
+    5: ("问题",),
+    6: ("其他需要报告", "其他事项"),
+}
+_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+_TITLE_MAX = 40
+# An agency named in the opening prose, e.g. "2020年，靖江园区在市委……" -> 靖江园区.
+_AGENCY_SUFFIX = (
+    "人民政府|管理委员会|管委会|办事处|园区|开发区|高新区|度假区|街道|镇|乡|县|区|市|局|委员会|委|办公室|厅|中心|署|院"
+)
+_AGENCY_IN_BODY = re.compile(
+    rf"(?:^|[，,。\s])((?:(?!年)[\u4e00-\u9fa5（）()]){{2,18}}?(?:{_AGENCY_SUFFIX}))"
+    r"(?:在|认真|坚持|不断|始终|按照|根据|深入|全面|紧紧|围绕|切实|进一步|政府|以|共|严格)"
+)
+_NOT_AGENCY = ("本机关", "我区", "我镇", "我局", "全区", "全市", "全镇", "本单位")
+
+
+@dataclass
+class Section:
+    section_no: int
+    heading: str
+    body_text: str
+    source_line: int
+
+
+@dataclass
+class ParsedReport:
+    agency_name: str | None
+    report_year: int | None
+    template_version: str
+    title: str | None
+    parse_status: str  # parsed | partial | failed
+    preamble: str
+    sections: list[Section] = field(default_factory=list)
+    cells: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _is_heading(line: str) -> tuple[int, str] | None:
+    """(section number, heading text) when ``line`` opens one of the six sections."""
+    m = HEADING.match(line)
+    if not m:
+        return None
+    number = _NUMERALS[m.group(1)]
+    text = m.group(2).strip()
+    labels = [s for s in codebook.section_headings() if s["no"] == number]
+    flat = norm(text)
+    known = [norm(x) for s in labels for x in (s["label"], *s.get("aliases", ()))]
+    if flat in known or any(k in flat for k in _SECTION_KEYS[number]):
+        return number, text
+    return None
+
+
+def find_sections(layout: Layout) -> tuple[str, list[Section]]:
+    """The preamble (text before section 一) and each section's heading and prose, in order."""
+    starts: list[tuple[int, int, str]] = []  # (index in prose, section no, heading)
+    last = 0
+    for i, (_, line) in enumerate(layout.prose):
+        hit = _is_heading(line)
+        if hit and hit[0] > last and len(line.strip()) <= 48:
+            starts.append((i, hit[0], line.strip()))
+            last = hit[0]
+    bodies: list[Section] = []
+    for k, (i, number, heading) in enumerate(starts):
+        end = starts[k + 1][0] if k + 1 < len(starts) else len(layout.prose)
+        body = "\n".join(line.strip() for _, line in layout.prose[i + 1:end])
+        bodies.append(Section(number, heading, body, layout.prose[i][0]))
+    first = starts[0][0] if starts else len(layout.prose)
+    preamble = "\n".join(line.strip() for _, line in layout.prose[:first])
+    return preamble, bodies
+
+
+def find_title(layout: Layout) -> str | None:
+    """The opening short lines before any prose, joined (titles are often split over lines)."""
+    parts: list[str] = []
+    for _, line in layout.prose[:4]:
+        text = line.strip()
+        if len(text) > _TITLE_MAX or text.endswith(("。", "：", ":")) or _is_heading(line):
+            break
+        parts.append(text)
+    return "".join(parts) or None
+
+
+def find_year(title: str | None, text: str) -> int | None:
+    """The year the report covers: from the title, else the first "YYYY年度" in the text."""
+    if title:
+        m = _YEAR.search(title)
+        if m:
+            return int(m.group(1))
+    m = re.search(r"((?:19|20)\d{2})\s*年度", text[:3000])
+    return int(m.group(1)) if m else None
+
+
+def find_agency(title: str | None, preamble: str, sections: list[Section]) -> str | None:
+    """The reporting body: what the title puts before the year, else the first body named in the prose."""
+    if title:
+        m = _YEAR.search(title)
+        head = title[: m.start()] if m else ""
+        head = head.strip(" 　:：,，")
+        if len(core(head)) >= 2:
+            return head
+    opening = preamble + "\n" + (sections[0].body_text[:500] if sections else "")
+    for m in _AGENCY_IN_BODY.finditer(opening):
+        name = m.group(1)
+        if not any(name.startswith(x) for x in _NOT_AGENCY):
+            return name
+    return None
+
+
+def parse_report(text: str) -> ParsedReport:
+    """Parse a decoded report in the text-dump layout. Never raises on odd input."""
+    layout = read_layout(text)
+    template, _ = detect_template(text)
+    preamble, sections = find_sections(layout)
+    title = find_title(layout)
+    year = find_year(title, text)
+    agency = find_agency(title, preamble, sections)
+    notes: list[str] = []
+    cells: list[dict] = []
+    if template == "unknown":
+        status = "failed"
+        notes.append("no national table found: template unknown, prose kept")
+    else:
+        tables = read_tables(template, layout.groups)
+        cells = tables.cells
+        notes.extend(tables.notes)
+        status = "parsed" if len(tables.found_tables) == len(codebook.SECTIONS) else (
+            "partial" if tables.found_tables else "failed")
+    if agency is None:
+        notes.append("agency name not found in title or opening prose")
+    if year is None:
+        notes.append("report year not found")
+    return ParsedReport(agency, year, template, title, status, preamble, sections, cells, notes)

@@ -1,0 +1,256 @@
+"""The consistency rules (勾稽关系), evaluated for a whole batch of reports at once.
+
+Blank, 无 and absent cells count as 0 in the arithmetic, but a result that holds only thanks to
+them says so: ``outcome`` is ``assumed_zero``, not ``pass``. When a rule has no number to work
+on at all, ``outcome`` is ``no_data`` and ``passed`` is NULL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from govinfo_pipeline.lib import codebook
+from govinfo_pipeline.lib.values import ABSENT, BLANK, NUMBER
+
+RESULT_COLUMNS = [
+    "report_id", "rule_id", "level", "passed", "outcome", "subject",
+    "expected", "observed", "operands", "message",
+]
+APPLICANT_COLS = ("natural_person", "commercial_enterprise", "research_institution",
+                  "social_welfare_org", "legal_service_org", "other_org")
+OUTCOME_ROWS = tuple(
+    r["row"] for r in codebook.load()["application_rows"]
+    if r["row"] not in ("new_received", "carried_over", "total_processed", "carried_forward")
+)
+REVIEW_PARTS = ("upheld", "corrected", "other", "pending")
+_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class SumRule:
+    """``observed`` terms must add up to ``expected`` terms, once per subject.
+
+    ``side_by`` names the cell field (row or col) that places a cell on a side; the other field
+    is the subject, so a per-column rule gives one result per column.
+    """
+
+    rule_id: str
+    section: str
+    side_by: str
+    expected_terms: tuple[str, ...]
+    observed_terms: tuple[str, ...]
+    subjects: tuple[str, ...] | None = None  # restrict to these subjects
+    describe: str = ""
+
+
+SUM_RULES = (
+    SumRule("B1", "application", "row", ("new_received", "carried_over"), ("total_processed", "carried_forward"),
+            describe="new_received + carried_over = total_processed + carried_forward"),
+    SumRule("B2", "application", "row", OUTCOME_ROWS, ("total_processed",),
+            describe="total_processed = sum of the outcome rows"),
+    SumRule("B3", "application", "col", APPLICANT_COLS, ("total",),
+            describe="total = natural_person + the five 法人或其他组织 columns"),
+    SumRule("C1", "review_litigation", "col", REVIEW_PARTS, ("total",), ("review",),
+            describe="review total = upheld + corrected + other + pending"),
+    SumRule("C2", "review_litigation", "col", REVIEW_PARTS, ("total",), ("litigation_direct",),
+            describe="litigation_direct total = sum of its four outcomes"),
+    SumRule("C3", "review_litigation", "col", REVIEW_PARTS, ("total",), ("litigation_after_review",),
+            describe="litigation_after_review total = sum of its four outcomes"),
+)
+
+
+def _level(rule_id: str) -> str:
+    return codebook.rules().get(rule_id, {}).get("level", "warning")
+
+
+def _frame(rows: list[dict] | pd.DataFrame) -> pd.DataFrame:
+    df = pd.DataFrame(rows)
+    for c in RESULT_COLUMNS:
+        if c not in df:
+            df[c] = None
+    return df[RESULT_COLUMNS]
+
+
+def _outcome(passed: pd.Series, n_num: pd.Series, n_all: pd.Series) -> tuple[pd.Series, pd.Series]:
+    outcome = np.where(
+        n_num == 0, "no_data",
+        np.where(~passed, "fail", np.where(n_num < n_all, "assumed_zero", "pass")),
+    )
+    passed_or_null = pd.Series(passed, dtype="boolean").where(n_num > 0, pd.NA)
+    return pd.Series(outcome, index=passed.index), passed_or_null
+
+
+def _sum_rule(cells: pd.DataFrame, rule: SumRule) -> pd.DataFrame:
+    subject_by = "col" if rule.side_by == "row" else "row"
+    d = cells[cells["section"] == rule.section]
+    if rule.subjects:
+        d = d[d[subject_by].isin(rule.subjects)]
+    side = d[rule.side_by].map(
+        {**{t: "expected" for t in rule.expected_terms}, **{t: "observed" for t in rule.observed_terms}}
+    )
+    d = d.assign(side=side).dropna(subset=["side"])
+    if d.empty:
+        return _frame([])
+    d = d.assign(v=d["value"].fillna(0.0), is_num=d["cell_status"] == NUMBER)
+    g = d.groupby(["report_id", subject_by, "side"], sort=False).agg(
+        total=("v", "sum"), n=("v", "size"), n_num=("is_num", "sum"))
+    wide = g.unstack("side")
+    if ("total", "expected") not in wide or ("total", "observed") not in wide:
+        return _frame([])
+    wide = wide.dropna(subset=[("total", "expected"), ("total", "observed")])
+    expected = wide[("total", "expected")]
+    observed = wide[("total", "observed")]
+    n_num = wide[("n_num", "expected")] + wide[("n_num", "observed")]
+    n_all = wide[("n", "expected")] + wide[("n", "observed")]
+    passed = (expected - observed).abs() <= _TOLERANCE
+    outcome, passed_or_null = _outcome(passed, n_num, n_all)
+    out = pd.DataFrame({
+        "report_id": wide.index.get_level_values(0),
+        "subject": wide.index.get_level_values(1),
+        "expected": expected.to_numpy(), "observed": observed.to_numpy(),
+        "passed": passed_or_null.to_numpy(), "outcome": outcome.to_numpy(),
+        "blanks": (n_all - n_num).to_numpy(),
+    })
+    out["rule_id"] = rule.rule_id
+    out["level"] = _level(rule.rule_id)
+
+    def operands(subject: str) -> str:
+        def term(t: str) -> str:
+            return f"{t}.{subject}" if rule.side_by == "row" else f"{subject}.{t}"
+        return (f"{rule.section}: " + " + ".join(map(term, rule.observed_terms)) + " = "
+                + " + ".join(map(term, rule.expected_terms)))
+
+    out["operands"] = out["subject"].map(operands)
+    verdict = out["outcome"].map({
+        "pass": "holds", "fail": "fails", "no_data": "has no numbers to check",
+        "assumed_zero": "holds only when blank cells are read as 0",
+    })
+    out["message"] = (
+        f"{rule.rule_id} [" + out["subject"] + "] " + verdict + f": {rule.describe}; expected "
+        + out["expected"].map("{:g}".format) + ", observed " + out["observed"].map("{:g}".format)
+        + np.where(out["blanks"] > 0, " (" + out["blanks"].astype(int).astype(str) + " blank cells read as 0)", "")
+    )
+    return _frame(out)
+
+
+def _domain_rule(cells: pd.DataFrame, rule_id: str, sections: tuple[str, ...], kinds: dict) -> pd.DataFrame:
+    """Cells must be numbers of the right kind: counts integers >= 0, changes integers, money >= 0."""
+    d = cells[cells["section"].isin(sections)]
+    if d.empty:
+        return _frame([])
+    kind = pd.Series([kinds.get((s, c), "count") for s, c in zip(d["section"], d["col"], strict=True)],
+                     index=d.index)
+    v = d["value"]
+    is_num = d["cell_status"] == NUMBER
+    integral = (v.round() - v).abs() <= _TOLERANCE
+    bad_number = is_num & (
+        ((kind == "count") & ((v < 0) | ~integral))
+        | ((kind == "signed_count") & ~integral)
+        | ((kind == "money") & (v < 0))
+    )
+    bad = bad_number | (d["cell_status"] == "text")
+    d = d.assign(bad=bad, is_num=is_num)
+    rows = []
+    for report_id, grp in d.groupby("report_id", sort=False):
+        offenders = grp[grp["bad"]]
+        listed = "; ".join(
+            f"{r.section}.{r.row}.{r.col}={r.raw_text!r} (line {r.source_line})"
+            for r in offenders.head(10).itertuples()
+        )
+        has_numbers = bool(grp["is_num"].any() or len(offenders))
+        passed = None if not has_numbers else offenders.empty
+        rows.append({
+            "report_id": report_id, "rule_id": rule_id, "level": _level(rule_id), "passed": passed,
+            "outcome": "no_data" if passed is None else ("pass" if passed else "fail"),
+            "subject": ",".join(sections), "expected": 0.0, "observed": float(len(offenders)),
+            "operands": f"every cell of {', '.join(sections)}",
+            "message": f"{rule_id}: {codebook.rules()[rule_id]['text']}"
+            + (f"; {len(offenders)} cells break it: {listed}" if len(offenders) else ""),
+        })
+    return _frame(rows)
+
+
+def _template_year(reports: pd.DataFrame) -> pd.DataFrame:
+    """T1: 2019 format for 2019-2020 reports, 2021 format from 2021 on."""
+    rows = []
+    for r in reports.itertuples():
+        year, template = r.report_year, r.template_version
+        if pd.isna(year) or template == "unknown":
+            passed, expected = None, None
+        else:
+            expected = "2019" if 2019 <= year <= 2020 else "2021" if year >= 2021 else "unknown"
+            passed = expected == template
+        rows.append({
+            "report_id": r.report_id, "rule_id": "T1", "level": _level("T1"), "passed": passed,
+            "outcome": "no_data" if passed is None else ("pass" if passed else "fail"),
+            "subject": "template_version", "operands": "reports.template_version, reports.report_year",
+            "message": f"T1: a {year if not pd.isna(year) else '?'} report uses the {template} template"
+            + ("" if passed is not False else f"; the {expected} template was expected"),
+        })
+    return _frame(rows)
+
+
+def _completeness(cells: pd.DataFrame) -> pd.DataFrame:
+    """K1: a table left entirely blank. K2: rows or cells missing from the report altogether."""
+    if cells.empty:
+        return _frame([])
+    d = cells.assign(
+        empty=cells["cell_status"].isin([BLANK, ABSENT]),
+        absent=cells["cell_status"] == ABSENT,
+    )
+    g = d.groupby(["report_id", "section"], sort=False).agg(n=("empty", "size"), n_empty=("empty", "sum"),
+                                                            n_absent=("absent", "sum")).reset_index()
+    k1 = g.assign(
+        rule_id="K1", level="warning", subject=g["section"], passed=g["n_empty"] < g["n"],
+        expected=g["n"].astype(float), observed=(g["n"] - g["n_empty"]).astype(float),
+        operands="every cell of " + g["section"],
+    )
+    k1["outcome"] = np.where(k1["passed"], "pass", "fail")
+    k1["message"] = np.where(
+        k1["passed"], "K1: the " + g["section"] + " table has content",
+        "K1: the " + g["section"] + " table is left entirely blank (" + g["n"].astype(str)
+        + " cells); it is incomplete, not zero",
+    )
+    k2 = g.assign(
+        rule_id="K2", level="warning", subject=g["section"], passed=g["n_absent"] == 0,
+        expected=0.0, observed=g["n_absent"].astype(float), operands="every cell of " + g["section"],
+    )
+    k2["outcome"] = np.where(k2["passed"], "pass", "fail")
+    k2["message"] = np.where(
+        k2["passed"], "K2: every row of the " + g["section"] + " table is present",
+        "K2: " + g["n_absent"].astype(str) + " cells of the " + g["section"] + " table are missing from the report",
+    )
+    return pd.concat([_frame(k1), _frame(k2)], ignore_index=True)
+
+
+def evaluate(reports: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
+    """Every rule result for a batch. ``reports`` needs report_id, report_year, template_version."""
+    kinds = {(c.section, c.col): c.kind for t in codebook.TEMPLATES for c in codebook.cells(t)}
+    parts = [_sum_rule(cells, rule) for rule in SUM_RULES]
+    parts += [
+        _domain_rule(cells, "B4", ("application",), kinds),
+        _domain_rule(cells, "C4", ("review_litigation",), kinds),
+        _domain_rule(cells, "A0", ("proactive",), kinds),
+        _template_year(reports),
+        _completeness(cells),
+    ]
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        return _frame([])
+    out = pd.concat(parts, ignore_index=True)
+    out["passed"] = out["passed"].astype("boolean")
+    out["expected"] = pd.to_numeric(out["expected"], errors="coerce")
+    out["observed"] = pd.to_numeric(out["observed"], errors="coerce")
+    return out
+
+
+def quality_status(results: pd.DataFrame, report_ids: pd.Series) -> pd.Series:
+    """'errors', 'warnings' or 'passed' per report: the worst level among its failed rules."""
+    failed = results[results["passed"].eq(False).fillna(False)]
+    worst = failed.assign(rank=failed["level"].map({"error": 2, "warning": 1}).fillna(1)).groupby("report_id")[
+        "rank"].max()
+    ranks = report_ids.map(worst).fillna(0)
+    return ranks.map({2: "errors", 1: "warnings", 0: "passed"})

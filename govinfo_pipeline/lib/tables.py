@@ -1,0 +1,166 @@
+"""Mapping table row groups onto the codebook's cells, and telling the template version."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from govinfo_pipeline.lib import codebook
+from govinfo_pipeline.lib.layout import Cell
+from govinfo_pipeline.lib.values import ABSENT, BLANK, NONE, NUMBER, parse_cell
+
+_PUNCT = re.compile(r"[\s\u00a0\u3000“”\"'‘’「」、，,.。：:；;·]")
+_ENUM = re.compile(r"^(?:[一二三四五六七八九十]+[、.]|\(?[一二三四五六七八九十]+\)|\(?\d+[、.)]?)")
+_LOOKAHEAD = 4  # how many template rows a label may skip ahead (rows missing from the report)
+
+FEATURES_2019 = ("本年新制作数量", "本年新公开数量", "对外公开总数量", "上一年项目数量", "本年增/减",
+                 "其他对外管理服务事项", "第二十条第(九)项", "政府集中采购", "采购总金额")
+FEATURES_2021 = ("本年制发件数", "本年废止件数", "现行有效件数", "本年收费金额", "本年处理决定数量",
+                 "逾期不补正", "逾期未按收费通知要求缴纳费用")
+# Text that shows a national application table is there at all.
+_APPLICATION_ANCHORS = ("本年新收政府信息公开申请数量", "勾稽关系", "申请人情况")
+
+
+def norm(text: str) -> str:
+    """Normalized label: NFKC (full-width brackets become half-width), no spaces or punctuation."""
+    return _PUNCT.sub("", unicodedata.normalize("NFKC", text))
+
+
+def core(text: str) -> str:
+    """A label without its enumerator ("1.", "（三）", "一、")."""
+    return norm(_ENUM.sub("", unicodedata.normalize("NFKC", text).strip()))
+
+
+def detect_template(text: str) -> tuple[str, dict[str, int]]:
+    """'2019', '2021' or 'unknown', from table features (never from the year)."""
+    flat = norm(text)
+    score = {
+        "2019": sum(norm(f) in flat for f in FEATURES_2019),
+        "2021": sum(norm(f) in flat for f in FEATURES_2021),
+    }
+    has_tables = any(norm(a) in flat for a in _APPLICATION_ANCHORS) or "第二十条" in flat
+    if not has_tables or score["2019"] == score["2021"]:
+        return "unknown", score
+    return ("2019" if score["2019"] > score["2021"] else "2021"), score
+
+
+@dataclass
+class TableResult:
+    """Cells found for one template, plus notes on what could not be read."""
+
+    cells: list[dict] = field(default_factory=list)
+    found_tables: set[str] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)
+
+
+def _label_matches(cell_text: str, label: str, aliases: tuple[str, ...] = ()) -> bool:
+    c = core(cell_text)
+    if not c:
+        return False
+    for candidate in (label, *aliases):
+        target = core(candidate)
+        if c == target:
+            return True
+        if len(c) >= 4 and len(target) >= 4 and (c in target or target in c):
+            return True
+    return False
+
+
+def _is_value_like(cell: Cell) -> bool:
+    return parse_cell(cell.raw).status in (NUMBER, BLANK, NONE)
+
+
+def _emit(result: TableResult, spec: codebook.CellSpec, cell: Cell | None) -> None:
+    raw = None if cell is None else cell.raw
+    value, unit, status = parse_cell(raw, spec.kind, spec.default_unit)
+    result.cells.append({
+        "section": spec.section, "row": spec.row, "col": spec.col,
+        "value": value, "unit": unit, "cell_status": status,
+        "raw_text": raw, "source_line": None if cell is None else cell.line,
+    })
+
+
+def _region(groups: list[list[Cell]], start_markers: tuple[str, ...], begin: int = 0) -> int | None:
+    for i in range(begin, len(groups)):
+        if any(norm(m) in norm(c.text) for c in groups[i] for m in start_markers):
+            return i
+    return None
+
+
+def _labelled_rows(
+    result: TableResult, template: str, section: str, groups: list[list[Cell]]
+) -> None:
+    """Tables whose rows start with a label cell (二 and 三): match labels in template order."""
+    specs = codebook.rows(template, section)
+    cell_specs = {(c.row, c.col): c for c in codebook.cells(template) if c.section == section}
+    found: dict[str, list[Cell]] = {}
+    pointer = 0
+    for group in groups:
+        hit: tuple[int, int] | None = None  # (row index, cell index of its label)
+        for ci, cell in enumerate(group):
+            if _is_value_like(cell):
+                continue
+            for ri in range(pointer, min(pointer + _LOOKAHEAD, len(specs))):
+                if specs[ri].row not in found and _label_matches(cell.text, specs[ri].label, specs[ri].aliases):
+                    hit = (ri, ci)  # keep the last label in the group: group headers come first
+                    break
+        if hit is None:
+            continue
+        ri, ci = hit
+        spec = specs[ri]
+        values = group[ci + 1:]
+        if len(values) > len(spec.cols):
+            result.notes.append(
+                f"{section}.{spec.row}: {len(values)} cells where the template has {len(spec.cols)}; "
+                f"extra cells from line {values[len(spec.cols)].line} ignored"
+            )
+        if len(values) < len(spec.cols):
+            result.notes.append(f"{section}.{spec.row}: only {len(values)} of {len(spec.cols)} cells")
+        found[spec.row] = values
+        pointer = ri + 1
+    for spec in specs:
+        values = found.get(spec.row)
+        if values is None:
+            result.notes.append(f"{section}.{spec.row}: row not found")
+        for i, col in enumerate(spec.cols):
+            cell = values[i] if values is not None and i < len(values) else None
+            _emit(result, cell_specs[(spec.row, col)], cell)
+    if found:
+        result.found_tables.add(section)
+
+
+def _review_row(result: TableResult, template: str, groups: list[list[Cell]]) -> None:
+    """Table 四: header rows, then one row of 15 unlabelled values."""
+    specs = [c for c in codebook.cells(template) if c.section == "review_litigation"]
+    values: list[Cell] = []
+    for group in groups:
+        value_like = [c for c in group if _is_value_like(c)]
+        if len(value_like) * 2 > len(group):
+            values.extend(value_like)
+    if len(values) != len(specs):
+        result.notes.append(f"review_litigation: {len(values)} value cells where the template has {len(specs)}")
+    for i, spec in enumerate(specs):
+        _emit(result, spec, values[i] if i < len(values) else None)
+    if values:
+        result.found_tables.add("review_litigation")
+
+
+def read_tables(template: str, groups: list[list[Cell]]) -> TableResult:
+    """All cells of ``template`` from the row groups; cells not found are 'absent'."""
+    result = TableResult()
+    app_start = _region(groups, _APPLICATION_ANCHORS)
+    review_start = _region(groups, ("结果维持",), begin=app_start + 1 if app_start is not None else 0)
+    if review_start is not None:  # the header's first row ("行政复议 | 行政诉讼") may stand just before it
+        while review_start > 0 and any(norm(c.text) in ("行政复议", "行政诉讼") for c in groups[review_start - 1]):
+            review_start -= 1
+    pro_end = app_start if app_start is not None else review_start if review_start is not None else len(groups)
+    app_end = review_start if review_start is not None else len(groups)
+    _labelled_rows(result, template, "proactive", groups[:pro_end])
+    _labelled_rows(result, template, "application", groups[app_start:app_end] if app_start is not None else [])
+    _review_row(result, template, groups[review_start:] if review_start is not None else [])
+    missing = [s for s in codebook.SECTIONS if s not in result.found_tables]
+    for s in missing:
+        result.notes.append(f"{s}: table not found")
+    assert all(c["cell_status"] == ABSENT or c["raw_text"] is not None for c in result.cells)
+    return result

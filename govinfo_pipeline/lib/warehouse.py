@@ -1,0 +1,260 @@
+"""The SQL warehouse: schema, views and transactional per-report writes, through SQLAlchemy.
+
+DuckDB (embedded default) and PostgreSQL (production) share this code. Bulk inserts take each
+backend's fast path: DataFrame registration for DuckDB, COPY for PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+
+from govinfo_pipeline.lib import codebook
+
+metadata = sa.MetaData()
+
+reports = sa.Table(
+    "reports", metadata,
+    sa.Column("report_id", sa.String(32), primary_key=True),
+    sa.Column("source_path", sa.Text, nullable=False),
+    sa.Column("source_sha256", sa.String(64), nullable=False),
+    sa.Column("agency_name", sa.Text),
+    sa.Column("report_year", sa.Integer),
+    sa.Column("template_version", sa.String(16), nullable=False),
+    sa.Column("title", sa.Text),
+    sa.Column("parse_status", sa.String(16), nullable=False),
+    sa.Column("quality_status", sa.String(16), nullable=False),
+    sa.Column("loaded_at", sa.DateTime, nullable=False),
+    sa.Column("encoding", sa.String(32)),
+    sa.Column("source_format", sa.String(16)),
+    sa.Column("source_size", sa.BigInteger),
+    sa.Column("parser_version", sa.String(16)),
+    sa.Column("n_cells", sa.Integer),
+    sa.Column("parse_notes", sa.Text),
+    sa.Column("preamble", sa.Text),
+)
+
+report_cells = sa.Table(
+    "report_cells", metadata,
+    sa.Column("report_id", sa.String(32), primary_key=True),
+    sa.Column("section", sa.String(32), primary_key=True),
+    sa.Column("row", sa.String(48), primary_key=True),
+    sa.Column("col", sa.String(48), primary_key=True),
+    sa.Column("value", sa.Float),
+    sa.Column("unit", sa.String(8)),
+    sa.Column("cell_status", sa.String(8), nullable=False),
+    sa.Column("raw_text", sa.Text),
+    sa.Column("source_line", sa.Integer),
+)
+
+report_sections = sa.Table(
+    "report_sections", metadata,
+    sa.Column("report_id", sa.String(32), primary_key=True),
+    sa.Column("section_no", sa.Integer, primary_key=True),
+    sa.Column("heading", sa.Text),
+    sa.Column("body_text", sa.Text),
+    sa.Column("source_line", sa.Integer),
+)
+
+quality_results = sa.Table(
+    "quality_results", metadata,
+    sa.Column("report_id", sa.String(32), nullable=False, index=True),
+    sa.Column("rule_id", sa.String(16), nullable=False),
+    sa.Column("level", sa.String(8), nullable=False),
+    sa.Column("passed", sa.Boolean),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("subject", sa.Text),
+    sa.Column("expected", sa.Float),
+    sa.Column("observed", sa.Float),
+    sa.Column("operands", sa.Text),
+    sa.Column("message", sa.Text),
+    sa.Column("checked_at", sa.DateTime, nullable=False),
+)
+
+rejections = sa.Table(
+    "rejections", metadata,
+    sa.Column("source_path", sa.Text, primary_key=True),
+    sa.Column("source_sha256", sa.String(64)),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("detail", sa.Text),
+    sa.Column("duplicate_of", sa.String(32)),
+    sa.Column("rejected_at", sa.DateTime, nullable=False),
+)
+
+REPORT_TABLES = (report_cells, report_sections, quality_results)  # child tables keyed by report_id
+CHUNK = 500  # reports per transaction: each report is whole in one, and batches stay fast
+
+
+def connect(url: str) -> sa.Engine:
+    """An engine for ``url``; DuckDB files get their folder created."""
+    if url.startswith("duckdb:///") and not url.startswith("duckdb:///:memory:"):
+        Path(url.removeprefix("duckdb:///")).parent.mkdir(parents=True, exist_ok=True)
+    return sa.create_engine(url)
+
+
+def _q(engine: sa.Engine, name: str) -> str:
+    return engine.dialect.identifier_preparer.quote(name)
+
+
+def _headline_rows() -> dict[str, tuple[str, ...]]:
+    """Row groups summed into v_agency_year, from the codebook."""
+    app_rows = [r["row"] for r in codebook.load()["application_rows"]]
+    return {
+        "applications_received": ("new_received",),
+        "carried_over": ("carried_over",),
+        "processed": ("total_processed",),
+        "granted": ("granted",),
+        "partially_granted": ("partially_granted",),
+        "denied": tuple(r for r in app_rows if r.startswith("denied_")),
+        "unable_to_provide": tuple(r for r in app_rows if r.startswith("unable_")),
+        "not_processed": tuple(r for r in app_rows if r.startswith("not_processed_")),
+        "other_handling": tuple(r for r in app_rows if r == "other" or r.startswith("other_")),
+        "carried_forward": ("carried_forward",),
+    }
+
+
+def view_sql(engine: sa.Engine) -> dict[str, str]:
+    """The contract views, quoted for the engine's dialect."""
+    row, col = _q(engine, "row"), _q(engine, "col")
+    cells_view = f"""
+        SELECT c.report_id, r.agency_name, r.report_year, r.template_version, r.quality_status,
+               c.section, c.{row}, c.{col}, c.value, c.unit, c.cell_status, c.raw_text, c.source_line,
+               CASE WHEN c.cell_status IN ('blank', 'none') THEN 0 ELSE c.value END AS value_or_zero,
+               r.source_path
+        FROM report_cells c JOIN reports r ON r.report_id = c.report_id"""
+
+    def total(rows_: tuple[str, ...], section: str = "application") -> str:
+        in_list = ", ".join(f"'{r}'" for r in rows_)
+        return (f"SUM(CASE WHEN c.section = '{section}' AND c.{row} IN ({in_list}) "
+                f"AND c.{col} = 'total' THEN c.value END)")
+
+    figures = ",\n               ".join(f"{total(rows_)} AS {name}" for name, rows_ in _headline_rows().items())
+    agency_year = f"""
+        SELECT r.report_id, r.agency_name, r.report_year, r.template_version, r.parse_status, r.quality_status,
+               {figures},
+               {total(("review",), "review_litigation")} AS review_total,
+               {total(("litigation_direct", "litigation_after_review"), "review_litigation")} AS litigation_total,
+               r.source_path
+        FROM reports r LEFT JOIN report_cells c ON c.report_id = r.report_id
+        GROUP BY r.report_id, r.agency_name, r.report_year, r.template_version, r.parse_status,
+                 r.quality_status, r.source_path"""
+    return {"v_cells": cells_view, "v_agency_year": agency_year}
+
+
+def ensure_schema(engine: sa.Engine) -> None:
+    """Create the tables if missing and (re)create the views."""
+    metadata.create_all(engine, checkfirst=True)
+    with engine.begin() as conn:
+        for name, sql in view_sql(engine).items():
+            conn.exec_driver_sql(f"DROP VIEW IF EXISTS {name}")
+            conn.exec_driver_sql(f"CREATE VIEW {name} AS {sql}")
+
+
+def _bulk_insert(conn: sa.Connection, table: sa.Table, df: pd.DataFrame) -> None:
+    """Insert a DataFrame through the backend's fast path, inside the caller's transaction."""
+    if df.empty:
+        return
+    cols = [c.name for c in table.columns]
+    df = df[cols]
+    name = conn.dialect.name
+    if name == "duckdb":
+        duck = conn.connection.driver_connection
+        view = f"_govinfo_insert_{table.name}"
+        duck.register(view, df)
+        try:
+            quoted = ", ".join(_q(conn.engine, c) for c in cols)
+            duck.execute(f"INSERT INTO {table.name} ({quoted}) SELECT {quoted} FROM {view}")
+        finally:
+            duck.unregister(view)
+    elif name == "postgresql":
+        quoted = ", ".join(_q(conn.engine, c) for c in cols)
+        records = df.astype(object).where(df.notna(), None).itertuples(index=False, name=None)
+        with conn.connection.driver_connection.cursor() as cur:
+            with cur.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
+                for rec in records:
+                    copy.write_row(rec)
+    else:
+        conn.execute(table.insert(), df.astype(object).where(df.notna(), None).to_dict("records"))
+
+
+def _chunks(items: list, size: int) -> Iterable[list]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _delete_reports(conn: sa.Connection, report_ids: list[str]) -> None:
+    for table in (*REPORT_TABLES, reports):
+        conn.execute(table.delete().where(table.c.report_id.in_(report_ids)))
+
+
+def existing_fingerprints(engine: sa.Engine) -> pd.DataFrame:
+    """What the warehouse holds now: one row per report, and one per rejection."""
+    with engine.connect() as conn:
+        reps = pd.read_sql(sa.select(reports.c.report_id, reports.c.source_path, reports.c.source_sha256,
+                                     reports.c.parser_version), conn)
+        rej = pd.read_sql(sa.select(rejections.c.source_path, rejections.c.source_sha256, rejections.c.reason,
+                                    rejections.c.duplicate_of), conn)
+    return reps, rej
+
+
+def write(engine: sa.Engine, batch: dict[str, pd.DataFrame], now: dt.datetime | None = None) -> dict[str, int]:
+    """Write a batch of reports and rejections, each report whole in one transaction.
+
+    Reports already held with the same id, path and parser version are left untouched, so a
+    re-run on unchanged input changes nothing. A file whose bytes changed replaces its old report.
+    """
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    reps = batch["reports"]
+    held, held_rej = existing_fingerprints(engine)
+    key = ["report_id", "source_path", "parser_version"]
+    unchanged = reps.merge(held[key], on=key, how="inner")["report_id"]
+    todo = reps[~reps["report_id"].isin(unchanged)]
+    stats = {"reports_written": 0, "reports_unchanged": int(len(unchanged)), "rejections_written": 0}
+
+    by_report = {name: df.groupby("report_id", sort=False) for name, df in batch.items()
+                 if name in ("cells", "sections", "results") and not df.empty}
+    tables = {"cells": report_cells, "sections": report_sections, "results": quality_results}
+    for ids in _chunks(list(todo["report_id"]), CHUNK):
+        chunk = todo[todo["report_id"].isin(ids)]
+        # Reports that an earlier version of the same file produced are replaced in the same transaction.
+        replaced = held.loc[held["source_path"].isin(chunk["source_path"]), "report_id"].tolist()
+        with engine.begin() as conn:
+            _delete_reports(conn, sorted(set(ids) | set(replaced)))
+            conn.execute(rejections.delete().where(rejections.c.source_path.in_(chunk["source_path"].tolist())))
+            _bulk_insert(conn, reports, chunk.assign(loaded_at=now))
+            for name, table in tables.items():
+                if name in by_report:
+                    part = batch[name][batch[name]["report_id"].isin(ids)]
+                    if name == "results":
+                        part = part.assign(checked_at=now)
+                    _bulk_insert(conn, table, part)
+        stats["reports_written"] += len(ids)
+
+    rej = batch.get("rejections", pd.DataFrame())
+    if not rej.empty:
+        merged = rej.merge(held_rej, on=["source_path"], how="left", suffixes=("", "_held"))
+        same = (
+            merged["source_sha256"].fillna("") == merged["source_sha256_held"].fillna("")
+        ) & (merged["reason"] == merged["reason_held"]) & (
+            merged["duplicate_of"].fillna("") == merged["duplicate_of_held"].fillna(""))
+        new_rej = rej[~rej["source_path"].isin(merged.loc[same, "source_path"])]
+        for paths in _chunks(list(new_rej["source_path"]), CHUNK):
+            part = new_rej[new_rej["source_path"].isin(paths)]
+            stale = held.loc[held["source_path"].isin(paths), "report_id"].tolist()
+            with engine.begin() as conn:
+                if stale:  # the file used to be a report; now it is rejected
+                    _delete_reports(conn, stale)
+                conn.execute(rejections.delete().where(rejections.c.source_path.in_(paths)))
+                _bulk_insert(conn, rejections, part.assign(rejected_at=now))
+            stats["rejections_written"] += len(paths)
+    return stats
+
+
+@functools.cache
+def table_names() -> tuple[str, ...]:
+    return tuple(metadata.tables)
