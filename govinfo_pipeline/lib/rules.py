@@ -7,6 +7,7 @@ on at all, ``outcome`` is ``no_data`` and ``passed`` is NULL.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -240,7 +241,9 @@ def evaluate(reports: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
     parts = [p for p in parts if not p.empty]
     if not parts:
         return _frame([])
-    out = pd.concat(parts, ignore_index=True)
+    with warnings.catch_warnings():  # all-NA columns in some parts; dtypes are set just below
+        warnings.simplefilter("ignore", FutureWarning)
+        out = pd.concat(parts, ignore_index=True)
     out["passed"] = out["passed"].astype("boolean")
     out["expected"] = pd.to_numeric(out["expected"], errors="coerce")
     out["observed"] = pd.to_numeric(out["observed"], errors="coerce")

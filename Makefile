@@ -1,0 +1,35 @@
+# Two commands do all the setup on a fresh machine:
+#   make run    ingest data/raw/ into the local DuckDB warehouse, then print a summary
+#   make test   run the whole test suite (needs PostgreSQL on 127.0.0.1:5432)
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+
+.PHONY: setup run test lint ui clean
+
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+setup: .venv/.synced
+
+run: setup
+	.venv/bin/govinfo run
+
+test: setup
+	.venv/bin/ruff check .
+	.venv/bin/pytest -ra
+
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+ui: setup
+	.venv/bin/govinfo ui
+
+clean:
+	rm -rf .venv .tools .dagster_home data/warehouse.duckdb data/warehouse.duckdb.wal

@@ -1,0 +1,201 @@
+"""The ``govinfo`` command: run the pipeline through Dagster, open the UI, query the warehouse."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from govinfo_pipeline import settings
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"govinfo: error: {message}", file=sys.stderr)
+    return code
+
+
+def _engine(url: str, read_only: bool = False):
+    import sqlalchemy as sa
+
+    from govinfo_pipeline.lib import warehouse
+
+    if not read_only:
+        return warehouse.connect(url)
+    if url.startswith("duckdb:"):
+        return sa.create_engine(url, connect_args={"read_only": True})
+    return sa.create_engine(url, execution_options={"postgresql_readonly": True}).execution_options(
+        postgresql_readonly=True)
+
+
+def _check_warehouse(url: str) -> str | None:
+    """None when the warehouse accepts a connection and its schema; else what went wrong."""
+    from govinfo_pipeline.lib import warehouse
+
+    try:
+        engine = warehouse.connect(url)
+        warehouse.ensure_schema(engine)
+        engine.dispose()
+    except Exception as exc:
+        return f"cannot use the warehouse at {_redact(url)}: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+    return None
+
+
+def _redact(url: str) -> str:
+    try:
+        import sqlalchemy as sa
+
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<invalid URL>"
+
+
+def _years_in(root: Path, max_bytes: int) -> list[int]:
+    """The report years found in the input folder (read from each file's title)."""
+    from govinfo_pipeline.defs.partitions import valid_year
+    from govinfo_pipeline.lib.ingest import discover, read_files
+
+    raw = read_files(discover(root), max_bytes)
+    return sorted({int(y) for y in raw["year_hint"].dropna() if valid_year(int(y))})
+
+
+def run_pipeline(
+    input_dir: str, url: str, years: list[int] | None = None, files: list[str] | None = None,
+    log_level: str = "WARNING",
+):
+    """Materialize the ingest job for ``years`` (one run over their range) with Dagster."""
+    import dagster as dg
+
+    from govinfo_pipeline.definitions import defs
+    from govinfo_pipeline.defs.partitions import year_partitions
+
+    settings.ensure_dagster_home()
+    root = Path(input_dir)
+    if not years:
+        years = _years_in(root, settings.max_file_bytes()) or [int(year_partitions.get_last_partition_key())]
+    job = defs().resolve_job_def("ingest")
+    run_config = {
+        "resources": {
+            "source": {"config": {"path": str(root), "max_file_bytes": settings.max_file_bytes()}},
+            "warehouse": {"config": {"url": url}},
+        },
+        "ops": {"raw_files": {"config": {"files": files or []}}},
+        "loggers": {"console": {"config": {"log_level": log_level}}},
+    }
+    tags = {
+        "dagster/asset_partition_range_start": str(min(years)),
+        "dagster/asset_partition_range_end": str(max(years)),
+        "govinfo/launched_by": "cli",
+    }
+    with dg.DagsterInstance.get() as instance:
+        return job.execute_in_process(run_config=run_config, instance=instance, tags=tags, raise_on_error=False)
+
+
+def summary(url: str) -> str:
+    """A short account of what the warehouse holds."""
+    import pandas as pd
+
+    engine = _engine(url)
+    with engine.connect() as conn:
+        reps = pd.read_sql("SELECT parse_status, quality_status, COUNT(*) AS n FROM reports "
+                           "GROUP BY parse_status, quality_status ORDER BY parse_status, quality_status", conn)
+        n_cells = pd.read_sql("SELECT cell_status, COUNT(*) AS n FROM report_cells GROUP BY cell_status "
+                              "ORDER BY cell_status", conn)
+        outcomes = pd.read_sql("SELECT outcome, COUNT(*) AS n FROM quality_results GROUP BY outcome "
+                               "ORDER BY outcome", conn)
+        failures = pd.read_sql("SELECT rule_id, level, COUNT(*) AS n FROM quality_results WHERE passed = FALSE "
+                               "GROUP BY rule_id, level ORDER BY rule_id", conn)
+        rej = pd.read_sql("SELECT reason, COUNT(*) AS n FROM rejections GROUP BY reason ORDER BY reason", conn)
+    engine.dispose()
+    lines = [f"warehouse: {_redact(url)}",
+             f"reports loaded: {int(reps['n'].sum())}  "
+             + ", ".join(f"{r.parse_status}/{r.quality_status}: {r.n}" for r in reps.itertuples()),
+             f"cells: {int(n_cells['n'].sum())}  " + ", ".join(f"{r.cell_status}: {r.n}" for r in n_cells.itertuples()),
+             f"rule results: {int(outcomes['n'].sum())}  "
+             + ", ".join(f"{r.outcome}: {r.n}" for r in outcomes.itertuples()),
+             "failed rules: " + (", ".join(f"{r.rule_id} ({r.level}) ×{r.n}" for r in failures.itertuples()) or "none"),
+             f"rejected files: {int(rej['n'].sum())}"
+             + ("  " + ", ".join(f"{r.reason}: {r.n}" for r in rej.itertuples()) if len(rej) else "")]
+    return "\n".join(lines)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    input_dir = args.input or settings.input_dir()
+    url = args.warehouse or settings.warehouse_url()
+    root = Path(input_dir)
+    if not root.is_dir() or not os.access(root, os.R_OK | os.X_OK):
+        return _fail(f"input folder {root} does not exist or cannot be read")
+    problem = _check_warehouse(url)
+    if problem:
+        return _fail(problem)
+    result = run_pipeline(str(root), url, [args.year] if args.year else None, args.file,
+                          log_level="DEBUG" if args.verbose else "WARNING")
+    if not result.success:
+        failure = next((e for e in result.all_events if e.is_step_failure), None)
+        message = failure.step_failure_data.error.message.strip() if failure else "the run failed"
+        return _fail(f"pipeline run {result.run_id} failed: {message}", code=1)
+    print(f"dagster run {result.run_id} succeeded")
+    print(summary(url))
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    import pandas as pd
+    import sqlalchemy as sa
+
+    url = args.warehouse or settings.warehouse_url()
+    try:
+        engine = _engine(url, read_only=True)
+        with engine.connect() as conn:
+            df = pd.read_sql(sa.text(args.sql), conn)
+    except Exception as exc:
+        return _fail(f"query failed: {type(exc).__name__}: {str(exc).splitlines()[0]}", code=1)
+    if args.format == "csv":
+        df.to_csv(sys.stdout, index=False)
+    else:
+        with pd.option_context("display.max_rows", args.max_rows, "display.max_columns", None,
+                               "display.width", 200, "display.max_colwidth", 60):
+            print(df.to_string(index=False, max_rows=args.max_rows))
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    home = settings.ensure_dagster_home()
+    root = settings.project_root()
+    print(f"Dagster UI on http://{args.host}:{args.port} (DAGSTER_HOME={home})")
+    cmd = [sys.executable, "-m", "dagster", "dev", "-w", str(root / "workspace.yaml"),
+           "-h", args.host, "-p", str(args.port)]
+    return subprocess.call(cmd, cwd=root)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="govinfo", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="ingest the input folder into the warehouse through Dagster")
+    run.add_argument("--input", help=f"folder of raw reports (default: data/raw, or ${settings.ENV_INPUT})")
+    run.add_argument("--warehouse", help=f"SQLAlchemy URL (default: DuckDB under data/, or ${settings.ENV_WAREHOUSE})")
+    run.add_argument("--year", type=int, help="only the reports of this year")
+    run.add_argument("--file", action="append", help="only this file (relative to the input folder); repeatable")
+    run.add_argument("-v", "--verbose", action="store_true", help="show Dagster's step log")
+    run.set_defaults(func=cmd_run)
+    query = sub.add_parser("query", help="run a read-only SQL query on the warehouse")
+    query.add_argument("sql")
+    query.add_argument("--warehouse")
+    query.add_argument("--format", choices=["table", "csv"], default="table")
+    query.add_argument("--max-rows", type=int, default=200)
+    query.set_defaults(func=cmd_query)
+    ui = sub.add_parser("ui", help="start the Dagster UI (webserver and daemon) on workspace.yaml")
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(func=cmd_ui)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

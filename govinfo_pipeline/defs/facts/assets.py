@@ -1,0 +1,32 @@
+"""Stage 3, facts: the consistency rules per report, and each report's quality status."""
+
+import dagster as dg
+import pandas as pd
+
+from govinfo_pipeline.defs.partitions import batch_policy, year_partitions
+from govinfo_pipeline.lib.ingest import check
+
+
+@dg.multi_asset(
+    group_name="facts", partitions_def=year_partitions, backfill_policy=batch_policy,
+    outs={
+        "rule_results": dg.AssetOut(key_prefix="facts", kinds={"pandas"},
+                                    description="One row per rule evaluated per report (and per column or row)."),
+        "report_quality": dg.AssetOut(key_prefix="facts", kinds={"pandas"},
+                                      description="Each report's quality status: passed, warnings or errors."),
+    },
+    ins={"reports": dg.AssetIn(key=["normalized", "reports"]), "cells": dg.AssetIn(key=["normalized", "cells"])},
+)
+def facts(context: dg.AssetExecutionContext, reports: pd.DataFrame, cells: pd.DataFrame):
+    out = check({"reports": reports, "cells": cells})
+    results, status = out["results"], out["status"]
+    failed = results[results["passed"].eq(False).fillna(False)]
+    yield dg.Output(results, output_name="rule_results", metadata={
+        "dagster/row_count": len(results),
+        "failures_by_rule": dg.MetadataValue.json(failed["rule_id"].value_counts().to_dict()),
+        "outcomes": dg.MetadataValue.json(results["outcome"].value_counts().to_dict()),
+    })
+    yield dg.Output(status, output_name="report_quality", metadata={
+        "dagster/row_count": len(status),
+        "by_status": dg.MetadataValue.json(status["quality_status"].value_counts().to_dict()),
+    })

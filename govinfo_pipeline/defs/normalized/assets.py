@@ -1,0 +1,33 @@
+"""Stage 2, normalized: each report's metadata, section prose and every table cell."""
+
+import dagster as dg
+import pandas as pd
+
+from govinfo_pipeline.defs.partitions import batch_policy, year_partitions
+from govinfo_pipeline.lib.ingest import normalize
+
+OUTS = {
+    "reports": "One row per report: agency, year, template version, title, parse status.",
+    "cells": "Every table cell, long format: (section, row, col, value, unit, cell_status, raw_text, source_line).",
+    "sections": "The six sections' headings and prose.",
+    "rejections": "Files that could not become a report, with the reason.",
+}
+
+
+@dg.multi_asset(
+    group_name="normalized", partitions_def=year_partitions, backfill_policy=batch_policy,
+    outs={name: dg.AssetOut(key_prefix="normalized", description=desc, kinds={"pandas"})
+          for name, desc in OUTS.items()},
+    ins={"raw_files": dg.AssetIn()},
+)
+def normalized(context: dg.AssetExecutionContext, raw_files: pd.DataFrame):
+    tables = normalize(raw_files)
+    for name in OUTS:
+        df = tables[name]
+        meta = {"dagster/row_count": len(df)}
+        if name == "reports" and not df.empty:
+            meta["by_parse_status"] = dg.MetadataValue.json(df["parse_status"].value_counts().to_dict())
+            meta["by_template"] = dg.MetadataValue.json(df["template_version"].value_counts().to_dict())
+        if name == "rejections" and not df.empty:
+            meta["by_reason"] = dg.MetadataValue.json(df["reason"].value_counts().to_dict())
+        yield dg.Output(df, output_name=name, metadata=meta)

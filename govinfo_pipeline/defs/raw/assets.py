@@ -1,0 +1,53 @@
+"""Stage 1, raw: find the input files, hash and decode them."""
+
+
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from govinfo_pipeline.defs.partitions import batch_policy, partition_years, valid_year, year_partitions
+from govinfo_pipeline.defs.resources import SourceFolder
+from govinfo_pipeline.lib.ingest import discover, read_files
+
+
+class RawConfig(dg.Config):
+    files: list[str] = Field(
+        default_factory=list,
+        description="Only these files, as paths relative to the input folder (e.g. one report). "
+        "Empty: every file of the selected years.",
+    )
+
+
+@dg.asset(
+    group_name="raw", partitions_def=year_partitions, backfill_policy=batch_policy, kinds={"python", "pandas"},
+    description="Every input file of the selected years: path, sha256, size, decoded text and encoding, "
+    "or the reason it could not be read. Files whose year cannot be told are read in every run.",
+)
+def raw_files(context: dg.AssetExecutionContext, config: RawConfig, source: SourceFolder) -> pd.DataFrame:
+    root = Path(source.path)
+    if not root.is_dir():
+        raise dg.Failure(f"input folder {root} does not exist or is not a folder")
+    files = discover(root)
+    if config.files:
+        wanted = set(config.files)
+        files = [f for f in files if f.rel in wanted]
+        missing = wanted - {f.rel for f in files}
+        if missing:
+            raise dg.Failure(f"not found in {root}: {', '.join(sorted(missing))}")
+    raw = read_files(files, source.max_file_bytes)
+    years = partition_years(context)
+    hint = raw["year_hint"]
+    keep = hint.isin(years) | ~hint.map(lambda y: valid_year(None if pd.isna(y) else int(y)))
+    if config.files:
+        keep[:] = True
+    raw = raw[keep.astype(bool)].reset_index(drop=True)
+    context.add_output_metadata({
+        "files": len(raw),
+        "decoded": int(raw["text"].notna().sum()),
+        "unreadable": int(raw["reason"].notna().sum()),
+        "input_folder": str(root),
+        "dagster/row_count": len(raw),
+    })
+    return raw

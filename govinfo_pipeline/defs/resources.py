@@ -1,0 +1,75 @@
+"""Resources: the input folder, the warehouse and the batch IO manager."""
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import sqlalchemy as sa
+
+from govinfo_pipeline import settings
+from govinfo_pipeline.lib import warehouse
+
+
+class SourceFolder(dg.ConfigurableResource):
+    """The folder of raw report files."""
+
+    path: str
+    max_file_bytes: int = 200 * 1024 * 1024
+
+
+class Warehouse(dg.ConfigurableResource):
+    """The SQL warehouse, by SQLAlchemy URL (DuckDB file by default, PostgreSQL in production)."""
+
+    url: str
+
+    def engine(self) -> sa.Engine:
+        engine = warehouse.connect(self.url)
+        warehouse.ensure_schema(engine)
+        return engine
+
+
+class BatchIOManager(dg.ConfigurableIOManager):
+    """Pickles each stage's output per asset and partition range.
+
+    Dagster's filesystem IO manager stores one file per partition and refuses an output that
+    covers several; our assets take a whole batch of partitions (a year, or a backfill of years)
+    in one run, so the batch is stored under its range.
+    """
+
+    base_dir: str
+
+    def _path(self, context: dg.InputContext | dg.OutputContext) -> Path:
+        if context.has_asset_partitions:
+            r = context.asset_partition_key_range
+            part = r.start if r.start == r.end else f"{r.start}-{r.end}"
+        else:
+            part = "all"
+        return Path(self.base_dir, *context.asset_key.path, f"{part}.pkl")
+
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        path = self._path(context)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(path)
+
+    def load_input(self, context: dg.InputContext) -> Any:
+        path = self._path(context)
+        if not path.exists():
+            raise FileNotFoundError(
+                f"{context.asset_key.to_user_string()} has no stored output for these partitions ({path.name}); "
+                "materialize it first"
+            )
+        with path.open("rb") as fh:
+            return pickle.load(fh)
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(resources={
+        "source": SourceFolder(path=settings.input_dir(), max_file_bytes=settings.max_file_bytes()),
+        "warehouse": Warehouse(url=settings.warehouse_url()),
+        "io_manager": BatchIOManager(base_dir=str(settings.dagster_home() / "storage" / "batches")),
+    })

@@ -1,0 +1,55 @@
+"""Stage 4, warehouse: the contract tables and views, written through SQLAlchemy."""
+
+import dagster as dg
+import pandas as pd
+
+from govinfo_pipeline.defs.partitions import batch_policy, year_partitions
+from govinfo_pipeline.defs.resources import Warehouse
+from govinfo_pipeline.lib import warehouse as wh
+from govinfo_pipeline.lib.ingest import assemble
+
+INS = {
+    "reports": ["normalized", "reports"],
+    "cells": ["normalized", "cells"],
+    "sections": ["normalized", "sections"],
+    "rejections": ["normalized", "rejections"],
+    "rule_results": ["facts", "rule_results"],
+    "report_quality": ["facts", "report_quality"],
+}
+# warehouse table -> the batch frame it is written from
+TABLES = {
+    "reports": "reports",
+    "report_cells": "cells",
+    "report_sections": "sections",
+    "quality_results": "results",
+    "rejections": "rejections",
+}
+
+
+@dg.multi_asset(
+    specs=[dg.AssetSpec(["warehouse", t], group_name="warehouse", kinds={"sql"},
+                        description=f"Warehouse table {t}.", deps=list(INS.values())) for t in TABLES],
+    ins={name: dg.AssetIn(key) for name, key in INS.items()},
+    partitions_def=year_partitions, backfill_policy=batch_policy, pool="warehouse_writer",
+)
+def warehouse_tables(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, reports: pd.DataFrame, cells: pd.DataFrame,
+    sections: pd.DataFrame, rejections: pd.DataFrame, rule_results: pd.DataFrame, report_quality: pd.DataFrame,
+):
+    normalized = {"reports": reports, "cells": cells, "sections": sections, "rejections": rejections}
+    batch = assemble(normalized, {"results": rule_results, "status": report_quality})
+    engine = warehouse.engine()
+    try:
+        stats = wh.write(engine, batch)
+    except Exception as exc:
+        raise dg.Failure(f"could not write to the warehouse: {type(exc).__name__}: {exc}") from exc
+    finally:
+        engine.dispose()
+    context.log.info(f"warehouse: {stats}")
+    for table, name in TABLES.items():
+        meta: dict = {"dagster/row_count": len(batch[name])}
+        if table == "reports":
+            meta.update(written=stats["reports_written"], unchanged=stats["reports_unchanged"])
+        if table == "rejections":
+            meta.update(written=stats["rejections_written"])
+        yield dg.MaterializeResult(asset_key=["warehouse", table], metadata=meta)
