@@ -1,0 +1,65 @@
+"""The govinfo command as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def govinfo(*args: str, home) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    env.pop("GOVINFO_WAREHOUSE_URL", None)
+    return subprocess.run([sys.executable, "-m", "govinfo_pipeline.cli", *args], env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_run_then_query(sample_dir, tmp_path, dagster_home):
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    proc = govinfo("run", "--input", str(sample_dir), "--warehouse", url, home=dagster_home)
+    assert proc.returncode == 0, proc.stderr
+    assert "reports loaded: 5" in proc.stdout
+    assert "cells: 990" in proc.stdout
+    assert "B2 (error) ×1" in proc.stdout and "B3 (error) ×1" in proc.stdout
+    proc = govinfo("query", "SELECT agency_name, applications_received FROM v_agency_year ORDER BY agency_name",
+                   "--warehouse", url, "--format", "csv", home=dagster_home)
+    assert proc.returncode == 0, proc.stderr
+    assert "杨舍镇,23.0" in proc.stdout
+
+
+def test_query_is_read_only(sample_dir, tmp_path, dagster_home):
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    assert govinfo("run", "--input", str(sample_dir), "--warehouse", url, home=dagster_home).returncode == 0
+    proc = govinfo("query", "DELETE FROM reports", "--warehouse", url, home=dagster_home)
+    assert proc.returncode != 0
+    assert "read-only" in proc.stderr.lower() or "read only" in proc.stderr.lower()
+
+
+def test_missing_input_folder_is_a_clear_error(tmp_path, dagster_home):
+    proc = govinfo("run", "--input", str(tmp_path / "nope"), "--warehouse", f"duckdb:///{tmp_path / 'w.duckdb'}",
+                   home=dagster_home)
+    assert proc.returncode == 2
+    assert "input folder" in proc.stderr and "does not exist" in proc.stderr
+
+
+def test_unreachable_warehouse_is_a_clear_error(sample_dir, dagster_home):
+    proc = govinfo("run", "--input", str(sample_dir), "--warehouse",
+                   "postgresql+psycopg://postgres:secret@127.0.0.1:1/none", home=dagster_home)
+    assert proc.returncode == 2
+    assert "cannot use the warehouse" in proc.stderr
+    assert "secret" not in proc.stderr
+
+
+def test_env_vars_do_what_the_flags_do(sample_dir, tmp_path, dagster_home):
+    url = f"duckdb:///{tmp_path / 'env.duckdb'}"
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "GOVINFO_INPUT_DIR": str(sample_dir),
+           "GOVINFO_WAREHOUSE_URL": url}
+    proc = subprocess.run([sys.executable, "-m", "govinfo_pipeline.cli", "run"], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "env.duckdb").exists()
+    assert "reports loaded: 5" in proc.stdout
