@@ -23,10 +23,11 @@ def test_every_stage_is_a_group_of_assets():
         groups.setdefault(graph.get(key).group_name, set()).add(key.to_user_string())
     assert groups == {
         "raw": {"raw_files"},
-        "normalized": {"normalized/reports", "normalized/cells", "normalized/sections", "normalized/rejections"},
+        "normalized": {"normalized/reports", "normalized/cells", "normalized/sections", "normalized/prose_numbers",
+                       "normalized/rejections"},
         "facts": {"facts/rule_results", "facts/report_quality"},
         "warehouse": {"warehouse/reports", "warehouse/report_cells", "warehouse/report_sections",
-                      "warehouse/quality_results", "warehouse/rejections"},
+                      "warehouse/report_prose_numbers", "warehouse/quality_results", "warehouse/rejections"},
     }
     for key in graph.get_all_asset_keys():
         node = graph.get(key)

@@ -29,6 +29,7 @@ REPORT_COLUMNS = [
 ]
 CELL_COLUMNS = ["report_id", "section", "row", "col", "value", "unit", "cell_status", "raw_text", "source_line"]
 SECTION_COLUMNS = ["report_id", "section_no", "heading", "body_text", "source_line"]
+CLAIM_COLUMNS = ["report_id", "figure", "value", "phrase", "source_line"]
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def _looks_like_report(text: str) -> bool:
 
 def normalize(raw: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Parse every decoded file; duplicates and failures become rejections."""
-    reports, cells, sections, rejected = [], [], [], []
+    reports, cells, sections, claims, rejected = [], [], [], [], []
     first_by_sha: dict[str, str] = {}
     for r in raw.sort_values("source_path").itertuples(index=False):
         if r.reason is not None:
@@ -148,10 +149,12 @@ def normalize(raw: pd.DataFrame) -> dict[str, pd.DataFrame]:
         cells.extend({**c, "report_id": rid} for c in parsed.cells)
         sections.extend({"report_id": rid, "section_no": s.section_no, "heading": s.heading,
                          "body_text": s.body_text, "source_line": s.source_line} for s in parsed.sections)
+        claims.extend({**c, "report_id": rid} for c in parsed.claims)
     out = {
         "reports": pd.DataFrame(reports, columns=REPORT_COLUMNS),
         "cells": pd.DataFrame(cells, columns=CELL_COLUMNS),
         "sections": pd.DataFrame(sections, columns=SECTION_COLUMNS),
+        "claims": pd.DataFrame(claims, columns=CLAIM_COLUMNS),
         "rejections": pd.DataFrame(rejected, columns=REJECTION_COLUMNS),
     }
     out["reports"]["report_year"] = out["reports"]["report_year"].astype("Int64")
@@ -164,7 +167,7 @@ def normalize(raw: pd.DataFrame) -> dict[str, pd.DataFrame]:
 def check(normalized: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Rule results for every report, and each report's quality status."""
     reps = normalized["reports"]
-    results = rules.evaluate(reps, normalized["cells"])
+    results = rules.evaluate(reps, normalized["cells"], normalized.get("claims"))
     status = pd.DataFrame({"report_id": reps["report_id"],
                            "quality_status": rules.quality_status(results, reps["report_id"]).to_numpy()})
     return {"results": results, "status": status}
@@ -174,4 +177,4 @@ def assemble(normalized: dict[str, pd.DataFrame], facts: dict[str, pd.DataFrame]
     """The batch the warehouse writes: normalized tables with quality status and rule results."""
     reps = normalized["reports"].drop(columns=["quality_status"]).merge(facts["status"], on="report_id", how="left")
     return {"reports": reps, "cells": normalized["cells"], "sections": normalized["sections"],
-            "results": facts["results"], "rejections": normalized["rejections"]}
+            "claims": normalized["claims"], "results": facts["results"], "rejections": normalized["rejections"]}

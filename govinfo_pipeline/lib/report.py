@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from govinfo_pipeline.lib import codebook
 from govinfo_pipeline.lib.layout import HEADING, Layout, read_layout
+from govinfo_pipeline.lib.prose import NO_APPLICATIONS_FIGURE, find_claims, says_no_applications
 from govinfo_pipeline.lib.tables import core, detect_template, norm, read_tables
 
 PARSER_VERSION = "1"
@@ -55,6 +56,7 @@ class ParsedReport:
     sections: list[Section] = field(default_factory=list)
     cells: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    claims: list[dict] = field(default_factory=list)  # figures quoted in the prose
 
 
 def _is_heading(line: str) -> tuple[int, str] | None:
@@ -151,4 +153,10 @@ def parse_report(text: str) -> ParsedReport:
         notes.append("agency name not found in title or opening prose")
     if year is None:
         notes.append("report year not found")
-    return ParsedReport(agency, year, template, title, status, preamble, sections, cells, notes)
+    claims = [{"figure": c.target, "value": c.value, "phrase": c.phrase, "source_line": c.line}
+              for c in find_claims(layout.prose)]
+    none_received = says_no_applications(layout.prose)
+    if none_received:
+        claims.append({"figure": NO_APPLICATIONS_FIGURE, "value": None, "phrase": none_received[0],
+                       "source_line": none_received[1]})
+    return ParsedReport(agency, year, template, title, status, preamble, sections, cells, notes, claims)

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from govinfo_pipeline.lib import codebook
+from govinfo_pipeline.lib import codebook, prose
 from govinfo_pipeline.lib.values import ABSENT, BLANK, NUMBER
 
 RESULT_COLUMNS = [
     "report_id", "rule_id", "level", "passed", "outcome", "subject",
-    "expected", "observed", "operands", "message",
+    "expected", "observed", "operands", "cells", "message",
 ]
 APPLICANT_COLS = ("natural_person", "commercial_enterprise", "research_institution",
                   "social_welfare_org", "legal_service_org", "other_org")
@@ -124,7 +124,13 @@ def _sum_rule(cells: pd.DataFrame, rule: SumRule) -> pd.DataFrame:
         return (f"{rule.section}: " + " + ".join(map(term, rule.observed_terms)) + " = "
                 + " + ".join(map(term, rule.expected_terms)))
 
+    def cell_codes(subject: str) -> str:
+        terms = rule.observed_terms + rule.expected_terms
+        pairs = [(t, subject) if rule.side_by == "row" else (subject, t) for t in terms]
+        return ",".join(f"{rule.section}.{r}.{c}" for r, c in pairs)
+
     out["operands"] = out["subject"].map(operands)
+    out["cells"] = out["subject"].map(cell_codes)
     verdict = out["outcome"].map({
         "pass": "holds", "fail": "fails", "no_data": "has no numbers to check",
         "assumed_zero": "holds only when blank cells are read as 0",
@@ -168,6 +174,7 @@ def _domain_rule(cells: pd.DataFrame, rule_id: str, sections: tuple[str, ...], k
             "outcome": "no_data" if passed is None else ("pass" if passed else "fail"),
             "subject": ",".join(sections), "expected": 0.0, "observed": float(len(offenders)),
             "operands": f"every cell of {', '.join(sections)}",
+            "cells": ",".join(f"{r.section}.{r.row}.{r.col}" for r in offenders.itertuples()) or None,
             "message": f"{rule_id}: {codebook.rules()[rule_id]['text']}"
             + (f"; {len(offenders)} cells break it: {listed}" if len(offenders) else ""),
         })
@@ -207,7 +214,7 @@ def _completeness(cells: pd.DataFrame) -> pd.DataFrame:
     k1 = g.assign(
         rule_id="K1", level="warning", subject=g["section"], passed=g["n_empty"] < g["n"],
         expected=g["n"].astype(float), observed=(g["n"] - g["n_empty"]).astype(float),
-        operands="every cell of " + g["section"],
+        operands="every cell of " + g["section"], cells=g["section"],
     )
     k1["outcome"] = np.where(k1["passed"], "pass", "fail")
     k1["message"] = np.where(
@@ -218,6 +225,7 @@ def _completeness(cells: pd.DataFrame) -> pd.DataFrame:
     k2 = g.assign(
         rule_id="K2", level="warning", subject=g["section"], passed=g["n_absent"] == 0,
         expected=0.0, observed=g["n_absent"].astype(float), operands="every cell of " + g["section"],
+        cells=g["section"],
     )
     k2["outcome"] = np.where(k2["passed"], "pass", "fail")
     k2["message"] = np.where(
@@ -227,8 +235,94 @@ def _completeness(cells: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([_frame(k1), _frame(k2)], ignore_index=True)
 
 
-def evaluate(reports: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
-    """Every rule result for a batch. ``reports`` needs report_id, report_year, template_version."""
+def _prose_vs_table(cells: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
+    """X6: each figure the prose quotes must equal its table figure (one result per quote)."""
+    quotes = claims[claims["figure"].isin(prose.FIGURES)]
+    if quotes.empty:
+        return _frame([])
+    targets = pd.DataFrame(
+        [(f, s, r, c) for f, codes in prose.FIGURES.items() for s, r, c in codes],
+        columns=["figure", "section", "row", "col"],
+    )
+    hit = quotes[["report_id", "figure"]].drop_duplicates().merge(targets, on="figure").merge(
+        cells[["report_id", "section", "row", "col", "value", "cell_status"]],
+        on=["report_id", "section", "row", "col"], how="inner")
+    hit = hit.assign(v=hit["value"].fillna(0.0), is_num=hit["cell_status"] == NUMBER)
+    table = hit.groupby(["report_id", "figure"]).agg(observed=("v", "sum"), n=("v", "size"), n_num=("is_num", "sum"))
+    out = quotes.merge(table.reset_index(), on=["report_id", "figure"], how="inner")
+    if out.empty:
+        return _frame([])
+    passed = (out["value"] - out["observed"]).abs() <= _TOLERANCE
+    outcome = np.where(~passed, "fail", np.where(out["n_num"] < out["n"], "assumed_zero", "pass"))
+    codes = targets.assign(code=targets["section"] + "." + targets["row"] + "." + targets["col"]).groupby(
+        "figure")["code"].agg(",".join)
+    return _frame(pd.DataFrame({
+        "report_id": out["report_id"], "rule_id": "X6", "level": _level("X6"),
+        "passed": passed, "outcome": outcome, "subject": out["figure"],
+        "expected": out["value"], "observed": out["observed"],
+        "operands": "prose line " + out["source_line"].astype(str) + ": " + out["phrase"],
+        "cells": out["figure"].map(codes),
+        "message": "X6 [" + out["figure"] + "] the prose says " + out["phrase"].map(repr) + " (line "
+        + out["source_line"].astype(str) + "), the table says " + out["observed"].map("{:g}".format)
+        + np.where(passed, "", ": they disagree"),
+    }))
+
+
+def _no_applications(cells: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
+    """X9: the prose says no application was received, but the table counts some (or the reverse)."""
+    said = claims[claims["figure"] == prose.NO_APPLICATIONS_FIGURE].drop_duplicates("report_id")
+    if said.empty:
+        return _frame([])
+    app = cells[(cells["section"] == "application") & (cells["row"].isin(["new_received", "carried_over"]))]
+    nonzero = app[(app["cell_status"] == NUMBER) & (app["value"] > 0)]
+    counts = nonzero.groupby("report_id").size()
+    out = said.assign(observed=said["report_id"].map(counts).fillna(0).astype(float))
+    passed = out["observed"] == 0
+    return _frame(pd.DataFrame({
+        "report_id": out["report_id"], "rule_id": "X9", "level": _level("X9"), "passed": passed,
+        "outcome": np.where(passed, "pass", "fail"), "subject": "new_received,carried_over",
+        "expected": 0.0, "observed": out["observed"],
+        "operands": "prose line " + out["source_line"].astype(str) + ": " + out["phrase"],
+        "cells": "application.new_received.*,application.carried_over.*",
+        "message": np.where(
+            passed, "X9: the prose says no application was received and the table counts none",
+            "X9: the prose says no application was received (line " + out["source_line"].astype(str)
+            + "), but " + out["observed"].map("{:g}".format) + " cells of 新收/上年结转 are above 0"),
+    }))
+
+
+_UNIT_FACTOR = {"元": 1.0, "万元": 1e4, "亿元": 1e8}
+_MAX_PLAUSIBLE_YUAN = 1e11  # 1000亿元: more than any single body's procurement or fees
+
+
+def _money(cells: pd.DataFrame, kinds: dict) -> pd.DataFrame:
+    """X7: money cells carry a unit, and their amount is plausible once the unit is applied."""
+    is_money = pd.Series([kinds.get((s, c)) == "money" for s, c in zip(cells["section"], cells["col"], strict=True)],
+                         index=cells.index, dtype=bool)
+    d = cells[is_money & (cells["cell_status"] == NUMBER)]
+    if d.empty:
+        return _frame([])
+    yuan = d["value"] * d["unit"].map(_UNIT_FACTOR)
+    no_unit = d["unit"].isna() & (d["value"] != 0)
+    too_big = yuan > _MAX_PLAUSIBLE_YUAN
+    passed = ~(no_unit | too_big)
+    code = d["section"] + "." + d["row"] + "." + d["col"]
+    amount = d["value"].map("{:g}".format)
+    message = np.where(
+        no_unit, "X7 [" + code + "] " + amount + " has no unit (元 or 万元) in the cell or the header; it is "
+        + (d["value"] / 1e4).map("{:g}".format) + "万元 if in 元, " + amount + "万元 if in 万元",
+        np.where(too_big, "X7 [" + code + "] " + amount + d["unit"].fillna("") + " is over 1000亿元: a unit mix-up?",
+                 "X7 [" + code + "] " + amount + d["unit"].fillna("") + " is plausible"))
+    return _frame(pd.DataFrame({
+        "report_id": d["report_id"], "rule_id": "X7", "level": _level("X7"), "passed": passed,
+        "outcome": np.where(passed, "pass", "fail"), "subject": code, "expected": np.nan, "observed": d["value"],
+        "operands": "raw text " + d["raw_text"].map(repr), "cells": code, "message": message,
+    }))
+
+
+def evaluate(reports: pd.DataFrame, cells: pd.DataFrame, claims: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every rule result for a batch. ``reports`` needs report_id, report_year, template_version;
+    ``claims`` (optional) holds the figures quoted in the prose: report_id, figure, value, phrase, source_line."""
     kinds = {(c.section, c.col): c.kind for t in codebook.TEMPLATES for c in codebook.cells(t)}
     parts = [_sum_rule(cells, rule) for rule in SUM_RULES]
     parts += [
@@ -237,7 +331,10 @@ def evaluate(reports: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
         _domain_rule(cells, "A0", ("proactive",), kinds),
         _template_year(reports),
         _completeness(cells),
+        _money(cells, kinds),
     ]
+    if claims is not None and not claims.empty:
+        parts += [_prose_vs_table(cells, claims), _no_applications(cells, claims)]
     parts = [p for p in parts if not p.empty]
     if not parts:
         return _frame([])

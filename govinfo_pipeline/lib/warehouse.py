@@ -72,9 +72,26 @@ quality_results = sa.Table(
     sa.Column("expected", sa.Double),
     sa.Column("observed", sa.Double),
     sa.Column("operands", sa.Text),
+    sa.Column("cells", sa.Text),  # the cells the rule read, as section.row.col codes
     sa.Column("message", sa.Text),
     sa.Column("checked_at", sa.DateTime, nullable=False),
 )
+
+prose_numbers = sa.Table(
+    "report_prose_numbers", metadata,
+    sa.Column("report_id", sa.String(32), nullable=False, index=True),
+    sa.Column("figure", sa.String(32), nullable=False),
+    sa.Column("value", sa.Double),
+    sa.Column("phrase", sa.Text),
+    sa.Column("source_line", sa.Integer),
+)
+
+schema_info = sa.Table(
+    "govinfo_schema", metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("applied_at", sa.DateTime, nullable=False),
+)
+SCHEMA_VERSION = 1
 
 rejections = sa.Table(
     "rejections", metadata,
@@ -86,7 +103,7 @@ rejections = sa.Table(
     sa.Column("rejected_at", sa.DateTime, nullable=False),
 )
 
-REPORT_TABLES = (report_cells, report_sections, quality_results)  # child tables keyed by report_id
+REPORT_TABLES = (report_cells, report_sections, quality_results, prose_numbers)  # child tables keyed by report_id
 CHUNK = 500  # reports per transaction: each report is whole in one, and batches stay fast
 
 
@@ -146,10 +163,28 @@ def view_sql(engine: sa.Engine) -> dict[str, str]:
     return {"v_cells": cells_view, "v_agency_year": agency_year}
 
 
+class SchemaMismatch(RuntimeError):
+    """The warehouse was built by another version of govinfo."""
+
+
 def ensure_schema(engine: sa.Engine) -> None:
-    """Create the tables if missing and (re)create the views."""
+    """Create the tables if missing and (re)create the views; refuse a warehouse of another version."""
+    existing = set(sa.inspect(engine).get_table_names())
+    if "reports" in existing:
+        version = None
+        if "govinfo_schema" in existing:
+            with engine.connect() as conn:
+                version = conn.execute(sa.select(sa.func.max(schema_info.c.version))).scalar()
+        if version != SCHEMA_VERSION:
+            raise SchemaMismatch(
+                f"the warehouse has schema version {version or 'unversioned'}; this govinfo writes version "
+                f"{SCHEMA_VERSION}. Load into a new warehouse (or delete the DuckDB file) and run again."
+            )
     metadata.create_all(engine, checkfirst=True)
     with engine.begin() as conn:
+        if not conn.execute(sa.select(schema_info.c.version)).first():
+            conn.execute(schema_info.insert().values(version=SCHEMA_VERSION,
+                                                     applied_at=dt.datetime.now(dt.UTC).replace(tzinfo=None)))
         for name, sql in view_sql(engine).items():
             conn.exec_driver_sql(f"DROP VIEW IF EXISTS {name}")
             conn.exec_driver_sql(f"CREATE VIEW {name} AS {sql}")
@@ -216,9 +251,11 @@ def write(engine: sa.Engine, batch: dict[str, pd.DataFrame], now: dt.datetime | 
     todo = reps[~reps["report_id"].isin(unchanged)]
     stats = {"reports_written": 0, "reports_unchanged": int(len(unchanged)), "rejections_written": 0}
 
-    by_report = {name: df.groupby("report_id", sort=False) for name, df in batch.items()
-                 if name in ("cells", "sections", "results") and not df.empty}
-    tables = {"cells": report_cells, "sections": report_sections, "results": quality_results}
+    tables = {"cells": report_cells, "sections": report_sections, "results": quality_results,
+              "claims": prose_numbers}
+    # Indexed by report id once, so that each chunk's rows are found by hash, not by scanning.
+    indexed = {name: batch[name].set_index("report_id", drop=False) for name in tables
+               if name in batch and not batch[name].empty}
     for ids in _chunks(list(todo["report_id"]), CHUNK):
         chunk = todo[todo["report_id"].isin(ids)]
         # Reports that an earlier version of the same file produced are replaced in the same transaction.
@@ -227,12 +264,11 @@ def write(engine: sa.Engine, batch: dict[str, pd.DataFrame], now: dt.datetime | 
             _delete_reports(conn, sorted(set(ids) | set(replaced)))
             conn.execute(rejections.delete().where(rejections.c.source_path.in_(chunk["source_path"].tolist())))
             _bulk_insert(conn, reports, chunk.assign(loaded_at=now))
-            for name, table in tables.items():
-                if name in by_report:
-                    part = batch[name][batch[name]["report_id"].isin(ids)]
-                    if name == "results":
-                        part = part.assign(checked_at=now)
-                    _bulk_insert(conn, table, part)
+            for name, df in indexed.items():
+                part = df.loc[df.index.intersection(ids)].reset_index(drop=True)
+                if name == "results":
+                    part = part.assign(checked_at=now)
+                _bulk_insert(conn, tables[name], part)
         stats["reports_written"] += len(ids)
 
     rej = batch.get("rejections", pd.DataFrame())

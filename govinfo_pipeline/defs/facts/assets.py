@@ -15,10 +15,12 @@ from govinfo_pipeline.lib.ingest import check
         "report_quality": dg.AssetOut(key_prefix="facts", kinds={"pandas"},
                                       description="Each report's quality status: passed, warnings or errors."),
     },
-    ins={"reports": dg.AssetIn(key=["normalized", "reports"]), "cells": dg.AssetIn(key=["normalized", "cells"])},
+    ins={"reports": dg.AssetIn(key=["normalized", "reports"]), "cells": dg.AssetIn(key=["normalized", "cells"]),
+         "prose_numbers": dg.AssetIn(key=["normalized", "prose_numbers"])},
 )
-def facts(context: dg.AssetExecutionContext, reports: pd.DataFrame, cells: pd.DataFrame):
-    out = check({"reports": reports, "cells": cells})
+def facts(context: dg.AssetExecutionContext, reports: pd.DataFrame, cells: pd.DataFrame,
+          prose_numbers: pd.DataFrame):
+    out = check({"reports": reports, "cells": cells, "claims": prose_numbers})
     results, status = out["results"], out["status"]
     failed = results[results["passed"].eq(False).fillna(False)]
     yield dg.Output(results, output_name="rule_results", metadata={

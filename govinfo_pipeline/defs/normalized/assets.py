@@ -10,6 +10,7 @@ OUTS = {
     "reports": "One row per report: agency, year, template version, title, parse status.",
     "cells": "Every table cell, long format: (section, row, col, value, unit, cell_status, raw_text, source_line).",
     "sections": "The six sections' headings and prose.",
+    "prose_numbers": "Figures the prose quotes (新收…N件, 办结N件, 行政复议N件 …), each with its line.",
     "rejections": "Files that could not become a report, with the reason.",
 }
 
@@ -22,6 +23,7 @@ OUTS = {
 )
 def normalized(context: dg.AssetExecutionContext, raw_files: pd.DataFrame):
     tables = normalize(raw_files)
+    tables["prose_numbers"] = tables.pop("claims")
     for name in OUTS:
         df = tables[name]
         meta = {"dagster/row_count": len(df)}

@@ -12,6 +12,7 @@ INS = {
     "reports": ["normalized", "reports"],
     "cells": ["normalized", "cells"],
     "sections": ["normalized", "sections"],
+    "claims": ["normalized", "prose_numbers"],
     "rejections": ["normalized", "rejections"],
     "rule_results": ["facts", "rule_results"],
     "report_quality": ["facts", "report_quality"],
@@ -21,6 +22,7 @@ TABLES = {
     "reports": "reports",
     "report_cells": "cells",
     "report_sections": "sections",
+    "report_prose_numbers": "claims",
     "quality_results": "results",
     "rejections": "rejections",
 }
@@ -34,9 +36,11 @@ TABLES = {
 )
 def warehouse_tables(
     context: dg.AssetExecutionContext, warehouse: Warehouse, reports: pd.DataFrame, cells: pd.DataFrame,
-    sections: pd.DataFrame, rejections: pd.DataFrame, rule_results: pd.DataFrame, report_quality: pd.DataFrame,
+    sections: pd.DataFrame, claims: pd.DataFrame, rejections: pd.DataFrame, rule_results: pd.DataFrame,
+    report_quality: pd.DataFrame,
 ):
-    normalized = {"reports": reports, "cells": cells, "sections": sections, "rejections": rejections}
+    normalized = {"reports": reports, "cells": cells, "sections": sections, "claims": claims,
+                  "rejections": rejections}
     batch = assemble(normalized, {"results": rule_results, "status": report_quality})
     engine = warehouse.engine()
     try:
