@@ -86,6 +86,20 @@ prose_numbers = sa.Table(
     sa.Column("source_line", sa.Integer),
 )
 
+validations = sa.Table(
+    "validations", metadata,
+    sa.Column("run_id", sa.String(64), index=True),
+    sa.Column("suite", sa.String(64), nullable=False),
+    sa.Column("asset_key", sa.Text),
+    sa.Column("partitions", sa.String(32)),
+    sa.Column("success", sa.Boolean, nullable=False),
+    sa.Column("critical_failed", sa.Boolean, nullable=False),
+    sa.Column("evaluated", sa.Integer),
+    sa.Column("unsuccessful", sa.Integer),
+    sa.Column("failures", sa.Text),  # JSON list: expectation, severity, kwargs, unexpected_count, examples
+    sa.Column("validated_at", sa.DateTime, nullable=False),
+)
+
 schema_info = sa.Table(
     "govinfo_schema", metadata,
     sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
@@ -289,6 +303,13 @@ def write(engine: sa.Engine, batch: dict[str, pd.DataFrame], now: dt.datetime | 
                 _bulk_insert(conn, rejections, part.assign(rejected_at=now))
             stats["rejections_written"] += len(paths)
     return stats
+
+
+def record_validation(engine: sa.Engine, row: dict) -> None:
+    """Keep one suite's validation result (GX) in the warehouse."""
+    with engine.begin() as conn:
+        conn.execute(validations.insert().values(
+            **row, validated_at=dt.datetime.now(dt.UTC).replace(tzinfo=None)))
 
 
 @functools.cache

@@ -3,7 +3,9 @@
 import dagster as dg
 import pandas as pd
 
+from govinfo_pipeline.defs.gx_checks import run_suite, suite_spec
 from govinfo_pipeline.defs.partitions import batch_policy, year_partitions
+from govinfo_pipeline.defs.resources import Warehouse
 from govinfo_pipeline.lib.ingest import check
 
 
@@ -17,9 +19,10 @@ from govinfo_pipeline.lib.ingest import check
     },
     ins={"reports": dg.AssetIn(key=["normalized", "reports"]), "cells": dg.AssetIn(key=["normalized", "cells"]),
          "prose_numbers": dg.AssetIn(key=["normalized", "prose_numbers"])},
+    check_specs=[suite_spec("facts_rule_results", ["facts", "rule_results"])],
 )
 def facts(context: dg.AssetExecutionContext, reports: pd.DataFrame, cells: pd.DataFrame,
-          prose_numbers: pd.DataFrame):
+          prose_numbers: pd.DataFrame, warehouse: Warehouse):
     out = check({"reports": reports, "cells": cells, "claims": prose_numbers})
     results, status = out["results"], out["status"]
     failed = results[results["passed"].eq(False).fillna(False)]
@@ -32,3 +35,21 @@ def facts(context: dg.AssetExecutionContext, reports: pd.DataFrame, cells: pd.Da
         "dagster/row_count": len(status),
         "by_status": dg.MetadataValue.json(status["quality_status"].value_counts().to_dict()),
     })
+    yield run_suite(context, results, "facts_rule_results", ["facts", "rule_results"], warehouse, extra={
+        "failures_by_rule": dg.MetadataValue.json(failed["rule_id"].value_counts().to_dict()),
+        "worst_reports": dg.MetadataValue.json(worst_reports(reports, failed)),
+    })
+
+
+def worst_reports(reports: pd.DataFrame, failed: pd.DataFrame, n: int = 10) -> list[dict]:
+    """The reports with the most failed error rules, then warnings."""
+    if failed.empty:
+        return []
+    counts = failed.pivot_table(index="report_id", columns="level", values="rule_id", aggfunc="count",
+                                fill_value=0).reindex(columns=["error", "warning"], fill_value=0)
+    top = counts.sort_values(["error", "warning"], ascending=False).head(n)
+    names = reports.set_index("report_id")
+    return [{"report_id": rid, "source_path": names.at[rid, "source_path"], "agency": names.at[rid, "agency_name"],
+             "errors": int(row["error"]), "warnings": int(row["warning"]),
+             "rules": sorted(set(failed.loc[failed["report_id"] == rid, "rule_id"]))}
+            for rid, row in top.iterrows()]

@@ -3,7 +3,10 @@
 import dagster as dg
 import pandas as pd
 
+from govinfo_pipeline.defs.gx_checks import run_suite, suite_spec
 from govinfo_pipeline.defs.partitions import batch_policy, year_partitions
+from govinfo_pipeline.defs.resources import Warehouse
+from govinfo_pipeline.lib import checkframes as cf
 from govinfo_pipeline.lib.ingest import normalize
 
 OUTS = {
@@ -20,8 +23,14 @@ OUTS = {
     outs={name: dg.AssetOut(key_prefix="normalized", description=desc, kinds={"pandas"})
           for name, desc in OUTS.items()},
     ins={"raw_files": dg.AssetIn()},
+    check_specs=[
+        suite_spec("normalized_reports", ["normalized", "reports"]),
+        suite_spec("normalized_cells", ["normalized", "cells"]),
+        suite_spec("normalized_cell_counts", ["normalized", "cells"]),
+        suite_spec("raw_duplicates", ["normalized", "rejections"]),
+    ],
 )
-def normalized(context: dg.AssetExecutionContext, raw_files: pd.DataFrame):
+def normalized(context: dg.AssetExecutionContext, raw_files: pd.DataFrame, warehouse: Warehouse):
     tables = normalize(raw_files)
     tables["prose_numbers"] = tables.pop("claims")
     for name in OUTS:
@@ -33,3 +42,10 @@ def normalized(context: dg.AssetExecutionContext, raw_files: pd.DataFrame):
         if name == "rejections" and not df.empty:
             meta["by_reason"] = dg.MetadataValue.json(df["reason"].value_counts().to_dict())
         yield dg.Output(df, output_name=name, metadata=meta)
+    reports, cells = tables["reports"], tables["cells"]
+    yield run_suite(context, cf.reports_view(reports), "normalized_reports", ["normalized", "reports"], warehouse)
+    yield run_suite(context, cf.cells_view(cells, reports), "normalized_cells", ["normalized", "cells"], warehouse)
+    yield run_suite(context, cf.cell_counts(cells, reports), "normalized_cell_counts", ["normalized", "cells"],
+                    warehouse)
+    yield run_suite(context, cf.duplicate_accounting(raw_files, reports, tables["rejections"]), "raw_duplicates",
+                    ["normalized", "rejections"], warehouse)

@@ -7,8 +7,10 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from govinfo_pipeline.defs.gx_checks import run_suite, suite_spec
 from govinfo_pipeline.defs.partitions import batch_policy, partition_years, valid_year, year_partitions
-from govinfo_pipeline.defs.resources import SourceFolder
+from govinfo_pipeline.defs.resources import SourceFolder, Warehouse
+from govinfo_pipeline.lib.checkframes import raw_view
 from govinfo_pipeline.lib.ingest import discover, read_files
 
 
@@ -24,8 +26,9 @@ class RawConfig(dg.Config):
     group_name="raw", partitions_def=year_partitions, backfill_policy=batch_policy, kinds={"python", "pandas"},
     description="Every input file of the selected years: path, sha256, size, decoded text and encoding, "
     "or the reason it could not be read. Files whose year cannot be told are read in every run.",
+    check_specs=[suite_spec("raw_files", "raw_files")],
 )
-def raw_files(context: dg.AssetExecutionContext, config: RawConfig, source: SourceFolder) -> pd.DataFrame:
+def raw_files(context: dg.AssetExecutionContext, config: RawConfig, source: SourceFolder, warehouse: Warehouse):
     root = Path(source.path)
     if not root.is_dir():
         raise dg.Failure(f"input folder {root} does not exist or is not a folder")
@@ -43,11 +46,12 @@ def raw_files(context: dg.AssetExecutionContext, config: RawConfig, source: Sour
     if config.files:
         keep[:] = True
     raw = raw[keep.astype(bool)].reset_index(drop=True)
-    context.add_output_metadata({
+    yield dg.Output(raw, metadata={
         "files": len(raw),
         "decoded": int(raw["text"].notna().sum()),
         "unreadable": int(raw["reason"].notna().sum()),
         "input_folder": str(root),
         "dagster/row_count": len(raw),
     })
-    return raw
+    yield run_suite(context, raw_view(raw), "raw_files", "raw_files", warehouse,
+                    params={"max_file_bytes": source.max_file_bytes})

@@ -3,9 +3,11 @@
 import dagster as dg
 import pandas as pd
 
+from govinfo_pipeline.defs.gx_checks import run_suite, suite_spec
 from govinfo_pipeline.defs.partitions import batch_policy, year_partitions
 from govinfo_pipeline.defs.resources import Warehouse
 from govinfo_pipeline.lib import warehouse as wh
+from govinfo_pipeline.lib.checkframes import warehouse_audit
 from govinfo_pipeline.lib.ingest import assemble
 
 INS = {
@@ -33,6 +35,7 @@ TABLES = {
                         description=f"Warehouse table {t}.", deps=list(INS.values())) for t in TABLES],
     ins={name: dg.AssetIn(key) for name, key in INS.items()},
     partitions_def=year_partitions, backfill_policy=batch_policy, pool="warehouse_writer",
+    check_specs=[suite_spec("warehouse_audit", ["warehouse", "reports"], blocking=False)],
 )
 def warehouse_tables(
     context: dg.AssetExecutionContext, warehouse: Warehouse, reports: pd.DataFrame, cells: pd.DataFrame,
@@ -45,6 +48,7 @@ def warehouse_tables(
     engine = warehouse.engine()
     try:
         stats = wh.write(engine, batch)
+        audit = warehouse_audit(engine, batch)
     except Exception as exc:
         raise dg.Failure(f"could not write to the warehouse: {type(exc).__name__}: {exc}") from exc
     finally:
@@ -57,3 +61,5 @@ def warehouse_tables(
         if table == "rejections":
             meta.update(written=stats["rejections_written"])
         yield dg.MaterializeResult(asset_key=["warehouse", table], metadata=meta)
+    yield run_suite(context, audit, "warehouse_audit", ["warehouse", "reports"], warehouse,
+                    extra={"audit": dg.MetadataValue.json(audit.to_dict("records"))})

@@ -1,0 +1,82 @@
+"""The frames each Great Expectations suite validates, built from a stage's output (pure pandas)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import sqlalchemy as sa
+
+from govinfo_pipeline.lib import codebook
+
+EXPECTED_CELLS = {t: len(codebook.cells(t)) for t in codebook.TEMPLATES} | {"unknown": 0}
+
+
+def raw_view(raw: pd.DataFrame) -> pd.DataFrame:
+    """Raw records without the text itself, plus whether each was decoded."""
+    view = raw.drop(columns=["text"]).copy()
+    view["decoded"] = raw["text"].notna()
+    view["text_chars"] = raw["text"].str.len().astype("Int64")
+    return view
+
+
+def duplicate_accounting(raw: pd.DataFrame, reports: pd.DataFrame, rejections: pd.DataFrame) -> pd.DataFrame:
+    """Per content hash seen more than once: how many files, reports and duplicate rejections it got."""
+    hashes = raw.dropna(subset=["source_sha256"]).groupby("source_sha256").size()
+    dup = hashes[hashes > 1]
+    if dup.empty:
+        return pd.DataFrame({"source_sha256": pd.Series(dtype=str), "files": pd.Series(dtype=int),
+                             "accounted": pd.Series(dtype=int)})
+    n_rep = reports.groupby("source_sha256").size()
+    n_rej = rejections[rejections["reason"] == "duplicate_content"].groupby("source_sha256").size()
+    return pd.DataFrame({
+        "source_sha256": dup.index,
+        "files": dup.to_numpy(),
+        "accounted": (dup.index.map(n_rep).fillna(0) + dup.index.map(n_rej).fillna(0)).astype(int),
+    })
+
+
+def reports_view(reports: pd.DataFrame) -> pd.DataFrame:
+    view = reports.drop(columns=["preamble"], errors="ignore").copy()
+    view["expected_cells"] = view["template_version"].map(EXPECTED_CELLS).astype("Int64")
+    return view
+
+
+def cells_view(cells: pd.DataFrame, reports: pd.DataFrame) -> pd.DataFrame:
+    """Cells with their report's template and a single code column (section.row.col)."""
+    view = cells.merge(reports[["report_id", "template_version"]], on="report_id", how="left")
+    view["code"] = view["section"] + "." + view["row"] + "." + view["col"]
+    return view
+
+
+def cell_counts(cells: pd.DataFrame, reports: pd.DataFrame) -> pd.DataFrame:
+    """Per report: cells found and cells its template has."""
+    n = cells.groupby("report_id").size()
+    view = reports[["report_id", "template_version"]].copy()
+    view["cells"] = view["report_id"].map(n).fillna(0).astype(int)
+    view["expected_cells"] = view["template_version"].map(EXPECTED_CELLS).astype(int)
+    return view
+
+
+def warehouse_audit(engine: sa.Engine, batch: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per table: rows the facts stage produced for this batch, rows the warehouse holds, orphan rows."""
+    from govinfo_pipeline.lib import warehouse as wh
+
+    ids = batch["reports"]["report_id"].tolist()
+    frames = {"reports": "reports", "report_cells": "cells", "report_sections": "sections",
+              "report_prose_numbers": "claims", "quality_results": "results"}
+    rows = []
+    with engine.connect() as conn:
+        for table_name, frame in frames.items():
+            table = wh.metadata.tables[table_name]
+            stored = 0
+            for start in range(0, len(ids), 1000):
+                chunk = ids[start:start + 1000]
+                stored += conn.execute(sa.select(sa.func.count()).select_from(table).where(
+                    table.c.report_id.in_(chunk))).scalar_one()
+            orphans = 0
+            if table_name != "reports":
+                orphans = conn.execute(sa.select(sa.func.count()).select_from(
+                    table.outerjoin(wh.reports, wh.reports.c.report_id == table.c.report_id)).where(
+                    wh.reports.c.report_id.is_(None))).scalar_one()
+            rows.append({"table": table_name, "expected_rows": len(batch[frame]), "stored_rows": int(stored),
+                         "orphan_rows": int(orphans)})
+    return pd.DataFrame(rows)

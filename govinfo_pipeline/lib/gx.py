@@ -1,0 +1,122 @@
+"""Great Expectations suites from ``expectations/*.json``, validated against pandas frames.
+
+GX is imported lazily (the import costs seconds and hundreds of MB), one ephemeral context per
+process. Unknown expectation types are an error here: GX itself drops them with only a log line.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from govinfo_pipeline import settings
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+
+class SuiteError(ValueError):
+    """A suite file that cannot be loaded exactly as written."""
+
+
+def expectations_dir() -> Path:
+    return settings.project_root() / "expectations"
+
+
+def suite_names() -> list[str]:
+    return sorted(p.stem for p in expectations_dir().glob("*.json"))
+
+
+def read_suite_json(name: str) -> dict[str, Any]:
+    path = expectations_dir() / f"{name}.json"
+    if not path.exists():
+        raise SuiteError(f"no suite file {path.name} in {path.parent}")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@functools.cache
+def _context():
+    import great_expectations as gx
+
+    ctx = gx.get_context(mode="ephemeral")
+    ctx.variables.progress_bars = {"globally": False, "metric_calculations": False}
+    return ctx
+
+
+@functools.cache
+def _batch_definition():
+    source = _context().data_sources.add_pandas("govinfo_frames")
+    return source.add_dataframe_asset("frame").add_batch_definition_whole_dataframe("whole")
+
+
+@functools.cache
+def load_suite(name: str):
+    """The suite as a GX object; raises SuiteError when GX would silently drop an expectation."""
+    import great_expectations as gx
+    import great_expectations.exceptions as gx_exc
+
+    raw = read_suite_json(name)
+    if raw.get("name") != name:
+        raise SuiteError(f"{name}.json names itself {raw.get('name')!r}")
+    try:
+        suite = gx.ExpectationSuite(**raw)
+    except (gx_exc.GreatExpectationsError, ValueError, TypeError) as exc:
+        raise SuiteError(f"{name}.json: {exc}") from exc
+    if len(suite.expectations) != len(raw["expectations"]):
+        known = {e.expectation_type for e in suite.expectations}
+        dropped = [e["type"] for e in raw["expectations"] if e["type"] not in known]
+        raise SuiteError(f"{name}.json: GX dropped {len(raw['expectations']) - len(suite.expectations)} "
+                         f"expectation(s) it does not know: {dropped}")
+    return suite
+
+
+@dataclass
+class Validation:
+    """What a suite found: overall success, whether a critical expectation failed, and the failures."""
+
+    suite: str
+    success: bool
+    critical_failed: bool
+    evaluated: int
+    unsuccessful: int
+    failures: list[dict] = field(default_factory=list)
+    raw: Any = None
+
+    def summary(self) -> str:
+        if self.success:
+            return f"{self.suite}: all {self.evaluated} expectations met"
+        return (f"{self.suite}: {self.unsuccessful} of {self.evaluated} expectations failed"
+                + (" (critical)" if self.critical_failed else " (warnings only)"))
+
+
+def validate(df: pd.DataFrame, name: str, params: dict[str, Any] | None = None) -> Validation:
+    """Validate ``df`` against suite ``name``; errors inside expectations count as critical failures."""
+    suite = load_suite(name)
+    result = _batch_definition().get_batch(batch_parameters={"dataframe": df}).validate(
+        suite, result_format="SUMMARY", expectation_parameters=params or {})
+    failures = []
+    critical = False
+    for r in result.results:
+        if r.success:
+            continue
+        cfg = r.expectation_config
+        severity = str(getattr(cfg.severity, "value", cfg.severity) or "critical")
+        raised = bool((r.exception_info or {}).get("raised_exception"))
+        if severity == "critical" or raised:
+            critical = True
+        kwargs = {k: v for k, v in cfg.kwargs.items() if k not in ("value_set", "column_set")}
+        failures.append({
+            "expectation": cfg.type, "severity": severity, "kwargs": kwargs,
+            "notes": (cfg.meta or {}).get("notes"),
+            "unexpected_count": r.result.get("unexpected_count"),
+            "examples": [str(x) for x in (r.result.get("partial_unexpected_list") or [])[:5]],
+            "error": (r.exception_info or {}).get("exception_message") if raised else None,
+        })
+    stats = result.statistics
+    return Validation(name, bool(result.success), critical, int(stats["evaluated_expectations"]),
+                      int(stats["unsuccessful_expectations"]), failures, result)
