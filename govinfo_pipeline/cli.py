@@ -160,6 +160,41 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_quality(args: argparse.Namespace) -> int:
+    from govinfo_pipeline.lib.scorecard import scorecard
+
+    url = args.warehouse or settings.warehouse_url()
+    try:
+        engine = _engine(url, read_only=True)
+        print(scorecard(engine, args.year, args.top))
+        engine.dispose()
+    except Exception as exc:
+        return _fail(f"cannot read the warehouse at {_redact(url)}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from govinfo_pipeline.lib.gx import build_data_docs
+    from govinfo_pipeline.lib.scorecard import docs_frames
+
+    url = args.warehouse or settings.warehouse_url()
+    target = Path(args.out) if args.out else settings.project_root() / "data" / "docs"
+    index = target / "index.html"
+    if not (args.no_build and index.exists()):
+        try:
+            engine = _engine(url, read_only=True)
+            index = build_data_docs(docs_frames(engine), target)
+            engine.dispose()
+        except Exception as exc:
+            return _fail(f"could not build the Data Docs: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+    print(index)
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(index.as_uri())
+    return 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     home = settings.ensure_dagster_home()
     root = settings.project_root()
@@ -185,6 +220,17 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--format", choices=["table", "csv"], default="table")
     query.add_argument("--max-rows", type=int, default=200)
     query.set_defaults(func=cmd_query)
+    quality = sub.add_parser("quality", help="print the quality scorecard: statuses, failures by rule, worst reports")
+    quality.add_argument("--year", type=int)
+    quality.add_argument("--top", type=int, default=5, help="how many of the worst reports to show")
+    quality.add_argument("--warehouse")
+    quality.set_defaults(func=cmd_quality)
+    docs = sub.add_parser("docs", help="build the Great Expectations Data Docs and print their path")
+    docs.add_argument("--warehouse")
+    docs.add_argument("--out", help="folder for the docs (default: data/docs)")
+    docs.add_argument("--open", action="store_true", help="open them in a browser")
+    docs.add_argument("--no-build", action="store_true", help="only print the path of the docs already built")
+    docs.set_defaults(func=cmd_docs)
     ui = sub.add_parser("ui", help="start the Dagster UI (webserver and daemon) on workspace.yaml")
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)

@@ -63,3 +63,25 @@ def test_env_vars_do_what_the_flags_do(sample_dir, tmp_path, dagster_home):
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "env.duckdb").exists()
     assert "reports loaded: 5" in proc.stdout
+
+
+def test_quality_scorecard_and_data_docs(sample_dir, tmp_path, dagster_home):
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    assert govinfo("run", "--input", str(sample_dir), "--warehouse", url, home=dagster_home).returncode == 0
+    proc = govinfo("quality", "--year", "2020", "--warehouse", url, home=dagster_home)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "Reports: 5  errors: 1, passed: 3, warnings: 1" in out
+    assert "1. 保税区（金港镇） 2020 — 001_c3f9dd7fb35767f7.txt — 2 errors, 1 warnings" in out
+    # the failing cell, its raw text and its line
+    assert "application.other.total = '0' (line 327)" in out
+    assert "application.other.natural_person = '1' (line 321)" in out
+    docs = tmp_path / "docs"
+    proc = govinfo("docs", "--warehouse", url, "--out", str(docs), home=dagster_home)
+    assert proc.returncode == 0, proc.stderr
+    index = docs / "index.html"
+    assert proc.stdout.strip() == str(index)
+    html = index.read_text(encoding="utf-8")
+    for suite in ("normalized_cells", "facts_rule_results", "warehouse_audit"):
+        assert suite in html
+    assert not (docs / "index.html").read_text(encoding="utf-8").count("unexpected Exception")

@@ -160,3 +160,42 @@ def test_one_report_can_be_rematerialized_alone(sample_dir, dagster_home, tmp_pa
     raw = result.output_for_node("raw_files")
     assert list(raw["source_path"]) == ["004_54bad18d043e05e5.txt"]
     assert len(read(url, "SELECT * FROM reports")) == 5
+
+
+def test_asset_checks_show_in_the_run(sample_dir, dagster_home, tmp_path):
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    result = ingest(sample_dir, url)
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert set(evaluations) == {"raw_files_suite", "normalized_reports_suite", "normalized_cells_suite",
+                                "normalized_cell_counts_suite", "raw_duplicates_suite", "facts_rule_results_suite",
+                                "warehouse_audit_suite"}
+    failing = {name for name, e in evaluations.items() if not e.passed}
+    assert failing == {"facts_rule_results_suite"}  # the samples' own inconsistencies: a warning
+    facts = evaluations["facts_rule_results_suite"]
+    assert facts.severity == dg.AssetCheckSeverity.WARN
+    assert facts.metadata["failures_by_rule"].value == {"B2": 1, "B3": 1, "K1": 2, "X6": 1, "X7": 1}
+    worst = facts.metadata["worst_reports"].value
+    assert worst[0]["source_path"] == "001_c3f9dd7fb35767f7.txt" and worst[0]["errors"] == 2
+    stored = read(url, "SELECT suite, success, critical_failed FROM validations")
+    assert len(stored) == 7 and not stored["critical_failed"].any()
+
+
+def test_garbage_never_reaches_the_warehouse(sample_dir, dagster_home, tmp_path, monkeypatch):
+    """A failed blocking check (here: duplicated cells) stops the run before the warehouse step."""
+    from govinfo_pipeline.defs.normalized import assets as normalized_assets
+
+    real = normalized_assets.normalize
+
+    def broken(raw):
+        out = real(raw)
+        out["cells"] = pd.concat([out["cells"], out["cells"].head(3)], ignore_index=True)
+        return out
+
+    monkeypatch.setattr(normalized_assets, "normalize", broken)
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    result = run_pipeline(str(sample_dir), url)
+    assert not result.success
+    cells_check = next(e for e in result.get_asset_check_evaluations() if e.check_name == "normalized_cells_suite")
+    assert not cells_check.passed and cells_check.severity == dg.AssetCheckSeverity.ERROR
+    assert read(url, "SELECT COUNT(*) AS n FROM reports")["n"][0] == 0
+    assert read(url, "SELECT COUNT(*) AS n FROM report_cells")["n"][0] == 0

@@ -13,7 +13,7 @@ from govinfo_pipeline.lib import warehouse as wh
 
 def suite_spec(suite: str, asset: str | list[str], blocking: bool = True) -> dg.AssetCheckSpec:
     """The check that runs ``suite`` on ``asset``; blocking checks stop garbage before the warehouse."""
-    notes = gx.read_suite_json(suite).get("meta", {}).get("notes", "")
+    notes = gx.notes_text(gx.read_suite_json(suite).get("meta", {}).get("notes"))
     return dg.AssetCheckSpec(f"{suite}_suite", asset=asset, blocking=blocking,
                              description=f"Great Expectations suite expectations/{suite}.json. {notes}")
 

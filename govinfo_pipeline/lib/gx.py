@@ -75,6 +75,14 @@ def load_suite(name: str):
     return suite
 
 
+def notes_text(notes: Any) -> str:
+    """The text of a GX ``notes`` field ({"format": "markdown", "content": [...]}, or a string)."""
+    if isinstance(notes, dict):
+        content = notes.get("content", "")
+        return " ".join(content) if isinstance(content, list) else str(content)
+    return str(notes or "")
+
+
 @dataclass
 class Validation:
     """What a suite found: overall success, whether a critical expectation failed, and the failures."""
@@ -112,7 +120,7 @@ def validate(df: pd.DataFrame, name: str, params: dict[str, Any] | None = None) 
         kwargs = {k: v for k, v in cfg.kwargs.items() if k not in ("value_set", "column_set")}
         failures.append({
             "expectation": cfg.type, "severity": severity, "kwargs": kwargs,
-            "notes": (cfg.meta or {}).get("notes"),
+            "notes": notes_text((cfg.meta or {}).get("notes")),
             "unexpected_count": r.result.get("unexpected_count"),
             "examples": [str(x) for x in (r.result.get("partial_unexpected_list") or [])[:5]],
             "error": (r.exception_info or {}).get("exception_message") if raised else None,
@@ -120,3 +128,32 @@ def validate(df: pd.DataFrame, name: str, params: dict[str, Any] | None = None) 
     stats = result.statistics
     return Validation(name, bool(result.success), critical, int(stats["evaluated_expectations"]),
                       int(stats["unsuccessful_expectations"]), failures, result)
+
+
+def build_data_docs(frames: dict[str, tuple[pd.DataFrame, dict | None]], target: Path) -> Path:
+    """Validate each (suite → frame) with a checkpoint that writes GX Data Docs into ``target``.
+
+    Runs in its own context, serially: Data Docs are not built inside the pipeline's checks.
+    """
+    import great_expectations as gx
+    from great_expectations.checkpoint import UpdateDataDocsAction
+
+    target.mkdir(parents=True, exist_ok=True)
+    ctx = gx.get_context(mode="ephemeral")
+    ctx.variables.progress_bars = {"globally": False, "metric_calculations": False}
+    ctx.add_data_docs_site(site_name="govinfo", site_config={
+        "class_name": "SiteBuilder",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(target)},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    })
+    source = ctx.data_sources.add_pandas("govinfo_warehouse")
+    for name, (df, params) in frames.items():
+        load_suite(name)  # refuse a suite GX would load only in part
+        suite = ctx.suites.add(gx.ExpectationSuite(**read_suite_json(name)))
+        batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("whole")
+        vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=f"validate_{name}", data=batch, suite=suite))
+        checkpoint = ctx.checkpoints.add(gx.Checkpoint(
+            name=f"docs_{name}", validation_definitions=[vd],
+            actions=[UpdateDataDocsAction(name="update_docs", site_names=["govinfo"])]))
+        checkpoint.run(batch_parameters={"dataframe": df}, expectation_parameters=params or {})
+    return target / "index.html"

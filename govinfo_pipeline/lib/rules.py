@@ -95,9 +95,10 @@ def _sum_rule(cells: pd.DataFrame, rule: SumRule) -> pd.DataFrame:
     d = d.assign(side=side).dropna(subset=["side"])
     if d.empty:
         return _frame([])
-    d = d.assign(v=d["value"].fillna(0.0), is_num=d["cell_status"] == NUMBER)
+    d = d.assign(v=d["value"].fillna(0.0), is_num=d["cell_status"] == NUMBER,
+                 code=d["section"] + "." + d["row"] + "." + d["col"])
     g = d.groupby(["report_id", subject_by, "side"], sort=False).agg(
-        total=("v", "sum"), n=("v", "size"), n_num=("is_num", "sum"))
+        total=("v", "sum"), n=("v", "size"), n_num=("is_num", "sum"), codes=("code", ",".join))
     wide = g.unstack("side")
     if ("total", "expected") not in wide or ("total", "observed") not in wide:
         return _frame([])
@@ -114,6 +115,7 @@ def _sum_rule(cells: pd.DataFrame, rule: SumRule) -> pd.DataFrame:
         "expected": expected.to_numpy(), "observed": observed.to_numpy(),
         "passed": passed_or_null.to_numpy(), "outcome": outcome.to_numpy(),
         "blanks": (n_all - n_num).to_numpy(),
+        "cells": (wide[("codes", "observed")] + "," + wide[("codes", "expected")]).to_numpy(),
     })
     out["rule_id"] = rule.rule_id
     out["level"] = _level(rule.rule_id)
@@ -124,13 +126,7 @@ def _sum_rule(cells: pd.DataFrame, rule: SumRule) -> pd.DataFrame:
         return (f"{rule.section}: " + " + ".join(map(term, rule.observed_terms)) + " = "
                 + " + ".join(map(term, rule.expected_terms)))
 
-    def cell_codes(subject: str) -> str:
-        terms = rule.observed_terms + rule.expected_terms
-        pairs = [(t, subject) if rule.side_by == "row" else (subject, t) for t in terms]
-        return ",".join(f"{rule.section}.{r}.{c}" for r, c in pairs)
-
     out["operands"] = out["subject"].map(operands)
-    out["cells"] = out["subject"].map(cell_codes)
     verdict = out["outcome"].map({
         "pass": "holds", "fail": "fails", "no_data": "has no numbers to check",
         "assumed_zero": "holds only when blank cells are read as 0",

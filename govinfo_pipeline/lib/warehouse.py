@@ -132,6 +132,11 @@ def _q(engine: sa.Engine, name: str) -> str:
     return engine.dialect.identifier_preparer.quote(name)
 
 
+def quote_cols(engine: sa.Engine) -> dict[str, str]:
+    """The cell-code columns, quoted for the dialect (``row`` is a keyword in some)."""
+    return {"row": _q(engine, "row"), "col": _q(engine, "col")}
+
+
 def _headline_rows() -> dict[str, tuple[str, ...]]:
     """Row groups summed into v_agency_year, from the codebook."""
     app_rows = [r["row"] for r in codebook.load()["application_rows"]]
@@ -151,7 +156,7 @@ def _headline_rows() -> dict[str, tuple[str, ...]]:
 
 def view_sql(engine: sa.Engine) -> dict[str, str]:
     """The contract views, quoted for the engine's dialect."""
-    row, col = _q(engine, "row"), _q(engine, "col")
+    row, col = quote_cols(engine).values()
     cells_view = f"""
         SELECT c.report_id, r.agency_name, r.report_year, r.template_version, r.quality_status,
                c.section, c.{row}, c.{col}, c.value, c.unit, c.cell_status, c.raw_text, c.source_line,
