@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -22,11 +23,13 @@ FEATURES_2021 = ("本年制发件数", "本年废止件数", "现行有效件数
 _APPLICATION_ANCHORS = ("本年新收政府信息公开申请数量", "勾稽关系", "申请人情况")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def norm(text: str) -> str:
     """Normalized label: NFKC (full-width brackets become half-width), no spaces or punctuation."""
     return _PUNCT.sub("", unicodedata.normalize("NFKC", text))
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def core(text: str) -> str:
     """A label without its enumerator ("1.", "（三）", "一、")."""
     return norm(_ENUM.sub("", unicodedata.normalize("NFKC", text).strip()))

@@ -5,6 +5,7 @@ The raw text is never changed; these functions only interpret it.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from typing import NamedTuple
@@ -38,6 +39,7 @@ def clean(raw: str) -> str:
     return _SPACE.sub("", text)
 
 
+@functools.lru_cache(maxsize=1 << 16)  # the same few raw texts ("0", "", "无") fill most cells
 def parse_cell(raw: str | None, kind: str = "count", default_unit: str | None = None) -> CellValue:
     """Interpret a cell's raw text.
 
