@@ -92,9 +92,10 @@ def run_pipeline(
         return job.execute_in_process(run_config=run_config, instance=instance, tags=tags, raise_on_error=False)
 
 
-def summary(url: str) -> str:
-    """A short account of what the warehouse holds."""
+def summary(url: str, run_id: str | None = None) -> str:
+    """A short account of what the warehouse holds, and of the run's files."""
     import pandas as pd
+    import sqlalchemy as sa
 
     engine = _engine(url)
     with engine.connect() as conn:
@@ -107,6 +108,7 @@ def summary(url: str) -> str:
         failures = pd.read_sql("SELECT rule_id, level, COUNT(*) AS n FROM quality_results WHERE passed = FALSE "
                                "GROUP BY rule_id, level ORDER BY rule_id", conn)
         rej = pd.read_sql("SELECT reason, COUNT(*) AS n FROM rejections GROUP BY reason ORDER BY reason", conn)
+        ledger = pd.read_sql(sa.text("SELECT * FROM run_accounting WHERE run_id = :r"), conn, params={"r": run_id})
     engine.dispose()
     lines = [f"warehouse: {_redact(url)}",
              f"reports loaded: {int(reps['n'].sum())}  "
@@ -117,6 +119,9 @@ def summary(url: str) -> str:
              "failed rules: " + (", ".join(f"{r.rule_id} ({r.level}) ×{r.n}" for r in failures.itertuples()) or "none"),
              f"rejected files: {int(rej['n'].sum())}"
              + ("  " + ", ".join(f"{r.reason}: {r.n}" for r in rej.itertuples()) if len(rej) else "")]
+    for r in ledger.itertuples():
+        lines.append(f"this run: {r.files_seen} files seen = {r.reports_loaded} reports + {r.rejections} rejections"
+                     + (" (balanced)" if r.balanced else "  — DOES NOT BALANCE"))
     return "\n".join(lines)
 
 
@@ -136,7 +141,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         message = failure.step_failure_data.error.message.strip() if failure else "the run failed"
         return _fail(f"pipeline run {result.run_id} failed: {message}", code=1)
     print(f"dagster run {result.run_id} succeeded")
-    print(summary(url))
+    print(summary(url, result.run_id))
     return 0
 
 

@@ -24,7 +24,7 @@ def test_every_stage_is_a_group_of_assets():
     assert groups == {
         "raw": {"raw_files"},
         "normalized": {"normalized/reports", "normalized/cells", "normalized/sections", "normalized/prose_numbers",
-                       "normalized/rejections"},
+                       "normalized/files", "normalized/rejections"},
         "facts": {"facts/rule_results", "facts/report_quality"},
         "warehouse": {"warehouse/reports", "warehouse/report_cells", "warehouse/report_sections",
                       "warehouse/report_prose_numbers", "warehouse/quality_results", "warehouse/rejections"},

@@ -18,7 +18,7 @@ def suite_spec(suite: str, asset: str | list[str], blocking: bool = True) -> dg.
                              description=f"Great Expectations suite expectations/{suite}.json. {notes}")
 
 
-def _partitions(context: dg.AssetExecutionContext) -> str | None:
+def partition_label(context: dg.AssetExecutionContext) -> str | None:
     if not context.has_partition_key_range:
         return None
     r = context.partition_key_range
@@ -40,7 +40,7 @@ def run_suite(
             wh.record_validation(engine, {
                 "run_id": context.run_id, "suite": suite,
                 "asset_key": dg.AssetKey.from_coercible(asset).to_user_string(),
-                "partitions": _partitions(context), "success": result.success,
+                "partitions": partition_label(context), "success": result.success,
                 "critical_failed": result.critical_failed, "evaluated": result.evaluated,
                 "unsuccessful": result.unsuccessful, "failures": json.dumps(result.failures, ensure_ascii=False,
                                                                             default=str),

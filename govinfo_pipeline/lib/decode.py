@@ -53,6 +53,29 @@ def _mostly_cjk_or_ascii(text: str) -> bool:
     return ok / len(sample) > 0.9
 
 
+def _decode_mixed(data: bytes) -> str | None:
+    """Text whose lines are partly UTF-8 and partly GB18030 (files pasted together from two sources).
+
+    Decoding such a file whole as GB18030 "succeeds" and garbles the UTF-8 lines, so when some
+    non-ASCII lines are valid UTF-8 and others are not, each line is decoded on its own.
+    """
+    lines = data.split(b"\n")
+    utf8_lines = other_lines = 0
+    out = []
+    for line in lines:
+        try:
+            out.append(line.decode("utf-8"))
+            if not line.isascii():
+                utf8_lines += 1
+        except UnicodeDecodeError:
+            try:
+                out.append(line.decode("gb18030"))
+            except UnicodeDecodeError:
+                return None
+            other_lines += 1
+    return "\n".join(out) if utf8_lines and other_lines else None
+
+
 def decode(data: bytes) -> Decoded:
     """Decode UTF-8 (with or without BOM), UTF-16/32 (BOM or not) or GB18030 (a superset of GBK)."""
     if not data.strip():
@@ -66,6 +89,13 @@ def decode(data: bytes) -> Decoded:
         utf16 = _guess_utf16_without_bom(data)
         candidates = [utf16] if utf16 else ["utf-8", "gb18030", "utf-16-le", "utf-16-be"]
     errors: list[str] = []
+    if candidates[0] == "utf-8":
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            mixed = _decode_mixed(data)
+            if mixed is not None and not _looks_binary(mixed):
+                return Decoded(mixed, "mixed:utf-8+gb18030")
     for enc in candidates:
         try:
             text = data.decode(enc)

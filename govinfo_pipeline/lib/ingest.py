@@ -157,6 +157,12 @@ def normalize(raw: pd.DataFrame) -> dict[str, pd.DataFrame]:
         "claims": pd.DataFrame(claims, columns=CLAIM_COLUMNS),
         "rejections": pd.DataFrame(rejected, columns=REJECTION_COLUMNS),
     }
+    # The ledger: every file seen, and whether it became a report or a rejection.
+    report_paths = set(out["reports"]["source_path"])
+    out["files"] = pd.DataFrame({
+        "source_path": raw["source_path"], "source_sha256": raw["source_sha256"],
+        "outcome": ["report" if p in report_paths else "rejected" for p in raw["source_path"]],
+    })
     out["reports"]["report_year"] = out["reports"]["report_year"].astype("Int64")
     out["reports"]["source_size"] = out["reports"]["source_size"].astype("Int64")
     out["cells"]["value"] = out["cells"]["value"].astype("float64")

@@ -100,6 +100,27 @@ validations = sa.Table(
     sa.Column("validated_at", sa.DateTime, nullable=False),
 )
 
+report_history = sa.Table(
+    "report_history", metadata,
+    sa.Column("source_path", sa.Text, nullable=False, index=True),
+    sa.Column("source_sha256", sa.String(64), nullable=False),
+    sa.Column("report_id", sa.String(32), nullable=False),
+    sa.Column("loaded_at", sa.DateTime),
+    sa.Column("replaced_at", sa.DateTime, nullable=False),
+    sa.Column("replaced_by", sa.String(32)),  # the new report, or NULL when the file is now rejected
+)
+
+run_accounting = sa.Table(
+    "run_accounting", metadata,
+    sa.Column("run_id", sa.String(64), index=True),
+    sa.Column("partitions", sa.String(32)),
+    sa.Column("files_seen", sa.Integer, nullable=False),
+    sa.Column("reports_loaded", sa.Integer, nullable=False),
+    sa.Column("rejections", sa.Integer, nullable=False),
+    sa.Column("balanced", sa.Boolean, nullable=False),
+    sa.Column("checked_at", sa.DateTime, nullable=False),
+)
+
 schema_info = sa.Table(
     "govinfo_schema", metadata,
     sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
@@ -246,11 +267,42 @@ def _delete_reports(conn: sa.Connection, report_ids: list[str]) -> None:
         conn.execute(table.delete().where(table.c.report_id.in_(report_ids)))
 
 
+def _keep_history(conn: sa.Connection, held: pd.DataFrame, incoming: pd.DataFrame, now: dt.datetime) -> None:
+    """Record the reports that new versions of the same files (or their rejections) replace."""
+    old = held.merge(incoming[["source_path", "source_sha256", "report_id"]], on="source_path",
+                     suffixes=("", "_new"))
+    old = old[old["source_sha256"] != old["source_sha256_new"]]
+    if old.empty:
+        return
+    _bulk_insert(conn, report_history, pd.DataFrame({
+        "source_path": old["source_path"], "source_sha256": old["source_sha256"], "report_id": old["report_id"],
+        "loaded_at": old["loaded_at"], "replaced_at": now, "replaced_by": old["report_id_new"],
+    }))
+
+
+def account(engine: sa.Engine, files: pd.DataFrame, run_id: str | None, partitions: str | None) -> dict:
+    """The run's invariant, checked in the warehouse and kept: files seen = reports loaded + rejections."""
+    paths = files["source_path"].tolist()
+    loaded = rejected = 0
+    with engine.begin() as conn:
+        for start in range(0, len(paths), 1000):
+            chunk = paths[start:start + 1000]
+            loaded += conn.execute(sa.select(sa.func.count()).select_from(reports).where(
+                reports.c.source_path.in_(chunk))).scalar_one()
+            rejected += conn.execute(sa.select(sa.func.count()).select_from(rejections).where(
+                rejections.c.source_path.in_(chunk))).scalar_one()
+        row = {"run_id": run_id, "partitions": partitions, "files_seen": len(paths), "reports_loaded": int(loaded),
+               "rejections": int(rejected), "balanced": len(paths) == loaded + rejected,
+               "checked_at": dt.datetime.now(dt.UTC).replace(tzinfo=None)}
+        conn.execute(run_accounting.insert().values(**row))
+    return row
+
+
 def existing_fingerprints(engine: sa.Engine) -> pd.DataFrame:
     """What the warehouse holds now: one row per report, and one per rejection."""
     with engine.connect() as conn:
         reps = pd.read_sql(sa.select(reports.c.report_id, reports.c.source_path, reports.c.source_sha256,
-                                     reports.c.parser_version), conn)
+                                     reports.c.parser_version, reports.c.loaded_at), conn)
         rej = pd.read_sql(sa.select(rejections.c.source_path, rejections.c.source_sha256, rejections.c.reason,
                                     rejections.c.duplicate_of), conn)
     return reps, rej
@@ -280,6 +332,7 @@ def write(engine: sa.Engine, batch: dict[str, pd.DataFrame], now: dt.datetime | 
         # Reports that an earlier version of the same file produced are replaced in the same transaction.
         replaced = held.loc[held["source_path"].isin(chunk["source_path"]), "report_id"].tolist()
         with engine.begin() as conn:
+            _keep_history(conn, held, chunk, now)
             _delete_reports(conn, sorted(set(ids) | set(replaced)))
             conn.execute(rejections.delete().where(rejections.c.source_path.in_(chunk["source_path"].tolist())))
             _bulk_insert(conn, reports, chunk.assign(loaded_at=now))
@@ -303,6 +356,7 @@ def write(engine: sa.Engine, batch: dict[str, pd.DataFrame], now: dt.datetime | 
             stale = held.loc[held["source_path"].isin(paths), "report_id"].tolist()
             with engine.begin() as conn:
                 if stale:  # the file used to be a report; now it is rejected
+                    _keep_history(conn, held, part.assign(report_id=None), now)
                     _delete_reports(conn, stale)
                 conn.execute(rejections.delete().where(rejections.c.source_path.in_(paths)))
                 _bulk_insert(conn, rejections, part.assign(rejected_at=now))

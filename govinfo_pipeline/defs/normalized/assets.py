@@ -15,6 +15,7 @@ OUTS = {
     "sections": "The six sections' headings and prose.",
     "prose_numbers": "Figures the prose quotes (新收…N件, 办结N件, 行政复议N件 …), each with its line.",
     "rejections": "Files that could not become a report, with the reason.",
+    "files": "The ledger: every file seen, and whether it became a report or a rejection.",
 }
 
 
@@ -39,6 +40,9 @@ def normalized(context: dg.AssetExecutionContext, raw_files: pd.DataFrame, wareh
         if name == "reports" and not df.empty:
             meta["by_parse_status"] = dg.MetadataValue.json(df["parse_status"].value_counts().to_dict())
             meta["by_template"] = dg.MetadataValue.json(df["template_version"].value_counts().to_dict())
+        if name == "files":
+            meta["reports"] = int((df["outcome"] == "report").sum())
+            meta["rejected"] = int((df["outcome"] == "rejected").sum())
         if name == "rejections" and not df.empty:
             meta["by_reason"] = dg.MetadataValue.json(df["reason"].value_counts().to_dict())
         yield dg.Output(df, output_name=name, metadata=meta)

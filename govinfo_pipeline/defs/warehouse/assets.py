@@ -3,7 +3,7 @@
 import dagster as dg
 import pandas as pd
 
-from govinfo_pipeline.defs.gx_checks import run_suite, suite_spec
+from govinfo_pipeline.defs.gx_checks import partition_label, run_suite, suite_spec
 from govinfo_pipeline.defs.partitions import batch_policy, year_partitions
 from govinfo_pipeline.defs.resources import Warehouse
 from govinfo_pipeline.lib import warehouse as wh
@@ -16,6 +16,7 @@ INS = {
     "sections": ["normalized", "sections"],
     "claims": ["normalized", "prose_numbers"],
     "rejections": ["normalized", "rejections"],
+    "files": ["normalized", "files"],
     "rule_results": ["facts", "rule_results"],
     "report_quality": ["facts", "report_quality"],
 }
@@ -39,8 +40,8 @@ TABLES = {
 )
 def warehouse_tables(
     context: dg.AssetExecutionContext, warehouse: Warehouse, reports: pd.DataFrame, cells: pd.DataFrame,
-    sections: pd.DataFrame, claims: pd.DataFrame, rejections: pd.DataFrame, rule_results: pd.DataFrame,
-    report_quality: pd.DataFrame,
+    sections: pd.DataFrame, claims: pd.DataFrame, rejections: pd.DataFrame, files: pd.DataFrame,
+    rule_results: pd.DataFrame, report_quality: pd.DataFrame,
 ):
     normalized = {"reports": reports, "cells": cells, "sections": sections, "claims": claims,
                   "rejections": rejections}
@@ -49,15 +50,20 @@ def warehouse_tables(
     try:
         stats = wh.write(engine, batch)
         audit = warehouse_audit(engine, batch)
+        ledger = wh.account(engine, files, context.run_id, partition_label(context))
     except Exception as exc:
         raise dg.Failure(f"could not write to the warehouse: {type(exc).__name__}: {exc}") from exc
     finally:
         engine.dispose()
     context.log.info(f"warehouse: {stats}")
+    if not ledger["balanced"]:
+        context.log.error(f"accounting does not balance: {ledger}")
     for table, name in TABLES.items():
         meta: dict = {"dagster/row_count": len(batch[name])}
         if table == "reports":
-            meta.update(written=stats["reports_written"], unchanged=stats["reports_unchanged"])
+            meta.update(written=stats["reports_written"], unchanged=stats["reports_unchanged"],
+                        files_seen=ledger["files_seen"], reports_loaded=ledger["reports_loaded"],
+                        rejections=ledger["rejections"], accounting_balanced=ledger["balanced"])
         if table == "rejections":
             meta.update(written=stats["rejections_written"])
         yield dg.MaterializeResult(asset_key=["warehouse", table], metadata=meta)
