@@ -24,11 +24,11 @@ TABLES = {
 }
 
 
-def read(url: str, sql: str) -> pd.DataFrame:
+def read(url: str, sql: str, **params) -> pd.DataFrame:
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
-            return pd.read_sql(sa.text(sql), conn)
+            return pd.read_sql(sa.text(sql), conn, params=params)
     finally:
         engine.dispose()
 

@@ -98,6 +98,7 @@ def read_files(files: list[SourceFile], max_bytes: int = DEFAULT_MAX_BYTES) -> p
             row["reason"], row["detail"] = decoded.reason, decoded.detail
             continue
         row["text"] = decoded.text
+        row["detail"] = decoded.detail  # a note on how the text was read, e.g. a truncated last character
         row["year_hint"] = year_hint(decoded.text)
     df = pd.DataFrame(rows, columns=RAW_COLUMNS)
     df["year_hint"] = df["year_hint"].astype("Int64")
@@ -143,7 +144,8 @@ def normalize(raw: pd.DataFrame) -> dict[str, pd.DataFrame]:
             "template_version": parsed.template_version, "title": parsed.title,
             "parse_status": parsed.parse_status, "quality_status": None, "encoding": r.encoding,
             "source_format": "text", "source_size": r.source_size, "parser_version": PARSER_VERSION,
-            "n_cells": len(parsed.cells), "parse_notes": "\n".join(parsed.notes) or None,
+            "n_cells": len(parsed.cells),
+            "parse_notes": "\n".join(parsed.notes + ([f"decoding: {r.detail}"] if r.detail else [])) or None,
             "preamble": parsed.preamble,
         })
         cells.extend({**c, "report_id": rid} for c in parsed.cells)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
 
-from govinfo_pipeline.lib import codebook
+from govinfo_pipeline.lib import codebook, failpoints
 
 metadata = sa.MetaData()
 
@@ -139,7 +140,8 @@ rejections = sa.Table(
 )
 
 REPORT_TABLES = (report_cells, report_sections, quality_results, prose_numbers)  # child tables keyed by report_id
-CHUNK = 500  # reports per transaction: each report is whole in one, and batches stay fast
+# Reports per transaction: each report is whole in one, and batches stay fast.
+CHUNK = int(os.environ.get("GOVINFO_WRITE_CHUNK") or 500)
 
 
 def connect(url: str) -> sa.Engine:
@@ -341,6 +343,7 @@ def write(engine: sa.Engine, batch: dict[str, pd.DataFrame], now: dt.datetime | 
                 if name == "results":
                     part = part.assign(checked_at=now)
                 _bulk_insert(conn, tables[name], part)
+            failpoints.hit("warehouse.before_commit")
         stats["reports_written"] += len(ids)
 
     rej = batch.get("rejections", pd.DataFrame())
