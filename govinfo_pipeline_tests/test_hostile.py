@@ -40,7 +40,7 @@ def build_matrix(folder: Path, outside: Path) -> dict[str, tuple[str, str]]:
     put("blank lines.txt", b"\n \n\t\n", "whitespace only", "rejected:empty")
     put("junk.bin", random.Random(7).randbytes(20_000), "binary junk", "rejected:undecodable")
     put("nul.txt", b"\x00\x01\x02" * 4000, "control bytes", "rejected:undecodable")
-    put("notes.txt", "会议纪要：明天下午三点开会，请准时参加。\n".encode(), "text, not a report", "rejected:not_a_report")
+    put("notes.txt", "会议纪要：明天下午三点开会。\n".encode(), "text, not a report", "rejected:not_a_report")
     lines = variant(YANG, "截断").split("\n")
     put("truncated mid-table.txt", "\n".join(lines[:200]).encode(), "cut off mid-table", "report:partial")
     put("truncated mid-char.txt", variant(YANG, "截断字符").encode()[:-2] + "报".encode()[:2],
