@@ -5,7 +5,8 @@ PYTHON ?= python3
 UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 
-.PHONY: setup run test lint ui clean
+.PHONY: setup run test lint ui fuzz clean
+FUZZ_SECONDS ?= 120
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -30,6 +31,13 @@ lint: setup
 
 ui: setup
 	.venv/bin/govinfo ui
+
+# Coverage-guided fuzzing of the parser (atheris); a separate command, not part of CI.
+fuzz: setup
+	$(UV) sync --frozen --group fuzz --python $(PYTHON)
+	mkdir -p build/fuzz-corpus build/fuzz-artifacts
+	.venv/bin/python govinfo_pipeline_tests/fuzz_parser.py build/fuzz-corpus govinfo_pipeline_tests/fuzz_seeds \
+		-max_total_time=$(FUZZ_SECONDS) -max_len=20000 -rss_limit_mb=4096 -artifact_prefix=build/fuzz-artifacts/
 
 clean:
 	rm -rf .venv .tools .dagster_home data/warehouse.duckdb data/warehouse.duckdb.wal

@@ -85,3 +85,14 @@ def test_quality_scorecard_and_data_docs(sample_dir, tmp_path, dagster_home):
     for suite in ("normalized_cells", "facts_rule_results", "warehouse_audit"):
         assert suite in html
     assert not (docs / "index.html").read_text(encoding="utf-8").count("unexpected Exception")
+
+
+def test_query_is_read_only_on_postgresql(sample_dir, dagster_home, pg_url):
+    assert govinfo("run", "--input", str(sample_dir), "--warehouse", pg_url, home=dagster_home).returncode == 0
+    for sql in ("DELETE FROM reports", "DROP TABLE report_cells", "UPDATE reports SET agency_name = 'x'"):
+        proc = govinfo("query", sql, "--warehouse", pg_url, home=dagster_home)
+        assert proc.returncode != 0
+        assert "read-only" in proc.stderr.lower()
+    proc = govinfo("query", "SELECT COUNT(*) AS n FROM reports", "--warehouse", pg_url, "--format", "csv",
+                   home=dagster_home)
+    assert proc.stdout.split() == ["n", "5"]

@@ -49,6 +49,8 @@ def _looks_binary(text: str) -> bool:
 
 def _mostly_cjk_or_ascii(text: str) -> bool:
     sample = text[:4000]
+    if not sample:
+        return False
     ok = sum(1 for ch in sample if ch < "\x7f" or "\u3000" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef")
     return ok / len(sample) > 0.9
 
@@ -107,13 +109,13 @@ def decode(data: bytes) -> Decoded:
         except UnicodeDecodeError as exc:
             errors.append(f"{enc}: {exc.reason} at byte {exc.start}")
             continue
+        if not text.strip():
+            return Decoded(None, enc, "empty", "the file decodes to whitespace only")
         if enc.startswith("utf-16") and not _mostly_cjk_or_ascii(text):
             errors.append(f"{enc}: decodes, but not to Chinese or ASCII text")
             continue
         if _looks_binary(text):
             errors.append(f"{enc}: decodes, but holds control characters, so it is binary data")
             continue
-        if not text.strip():
-            return Decoded(None, enc, "empty", "the file decodes to whitespace only")
         return Decoded(text, enc)
     return Decoded(None, None, "undecodable", "could not decode as " + "; ".join(errors))
