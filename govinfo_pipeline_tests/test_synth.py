@@ -150,19 +150,16 @@ def test_every_expected_cell_is_parsed_exactly(corpus):
 
 
 def test_trap_corpus_holds_gb18030_files_with_utf8_lookalike_lines(trap_corpus):
-    """Precondition of the xfail below; these files are plain GB18030, each of them decodes as such."""
+    """Precondition of the test below; these files are plain GB18030, each of them decodes as such."""
     assert len(trap_corpus.trap) == 6
     for name in trap_corpus.trap:
         data = (trap_corpus.folder / name).read_bytes()
         assert data.decode("gb18030").encode("gb18030") == data
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "decode(): a GB18030 file in which some line is also valid UTF-8 (\"\\t251000元\": 元 is d4 aa, "
-    "'Ԫ' in UTF-8; a label wrapped as \"2.没\" / \"5.要\") is decoded line by line as "
-    "mixed:utf-8+gb18030, so those lines come out garbled: the cell becomes text, a split label is "
-    "not found and its row is absent"))
 def test_gb18030_lines_that_look_like_utf8(trap_corpus):
+    """A GB18030 file in which some line is also valid UTF-8 ("\t251000元": 元 is d4 aa, 'Ԫ' in UTF-8;
+    a label wrapped as "2.没" / "5.要") is GB18030, not mixed: no line comes out garbled."""
     assert set(trap_corpus.raw["encoding"]) == {"gb18030"}
     bad = _cell_mismatches(trap_corpus, sorted(trap_corpus.trap))
     assert bad == [], f"{len(bad)} cells differ, e.g. {bad[:5]}"

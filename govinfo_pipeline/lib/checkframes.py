@@ -12,9 +12,9 @@ EXPECTED_CELLS = {t: len(codebook.cells(t)) for t in codebook.TEMPLATES} | {"unk
 
 def raw_view(raw: pd.DataFrame) -> pd.DataFrame:
     """Raw records without the text itself, plus whether each was decoded."""
-    view = raw.drop(columns=["text"]).copy()
-    view["decoded"] = raw["text"].notna()
-    view["text_chars"] = raw["text"].str.len().astype("Int64")
+    view = raw.drop(columns=["text", "blob"]).copy()
+    view["decoded"] = raw["text"].notna() | raw["blob"].notna()
+    view["text_chars"] = raw["text"].str.len().fillna(raw["blob"].str.len()).astype("Int64")
     return view
 
 

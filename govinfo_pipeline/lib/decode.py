@@ -66,15 +66,23 @@ def _decode_mixed(data: bytes) -> str | None:
     out = []
     for line in lines:
         try:
-            out.append(line.decode("utf-8"))
-            if not line.isascii():
-                utf8_lines += 1
+            as_utf8: str | None = line.decode("utf-8")
         except UnicodeDecodeError:
-            try:
-                out.append(line.decode("gb18030"))
-            except UnicodeDecodeError:
-                return None
+            as_utf8 = None
+        # GB18030 bytes can form valid two-byte UTF-8 (元 = d4 aa → "Ԫ"); Chinese in UTF-8 takes three
+        # bytes, so a line whose non-ASCII characters fall below U+0800 is read as GB18030 if it can be.
+        suspicious = as_utf8 is not None and any("\u0080" <= ch < "\u0800" and ch != "\u00a0" for ch in as_utf8)
+        if as_utf8 is not None and not suspicious:
+            out.append(as_utf8)
+            utf8_lines += any(ch >= "\u0800" for ch in as_utf8)
+            continue
+        try:
+            out.append(line.decode("gb18030"))
             other_lines += 1
+        except UnicodeDecodeError:
+            if as_utf8 is None:
+                return None
+            out.append(as_utf8)
     return "\n".join(out) if utf8_lines and other_lines else None
 
 

@@ -8,26 +8,31 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from govinfo_pipeline.lib import rules
+from govinfo_pipeline.lib import readers, rules
 from govinfo_pipeline.lib.decode import decode
 from govinfo_pipeline.lib.layout import read_layout
-from govinfo_pipeline.lib.report import PARSER_VERSION, find_title, find_year, parse_report
+from govinfo_pipeline.lib.report import PARSER_VERSION, find_title, find_year, parse_layout
 
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 IGNORED_NAMES = frozenset({"manifest.csv", ".gitkeep", ".DS_Store", "Thumbs.db"})
-RAW_COLUMNS = ["source_path", "source_sha256", "source_size", "encoding", "text", "year_hint", "reason", "detail"]
+RAW_COLUMNS = ["source_path", "source_sha256", "source_size", "source_format", "encoding", "text", "blob",
+               "year_hint", "reason", "detail", "manifest_agency", "manifest_region", "manifest_year",
+               "source_url"]
+MANIFEST = "manifest.csv"
 REJECTION_COLUMNS = ["source_path", "source_sha256", "reason", "detail", "duplicate_of"]
 REPORT_COLUMNS = [
     "report_id", "source_path", "source_sha256", "agency_name", "report_year", "template_version", "title",
     "parse_status", "quality_status", "encoding", "source_format", "source_size", "parser_version", "n_cells",
-    "parse_notes", "preamble",
+    "parse_notes", "preamble", "region", "source_url",
 ]
-CELL_COLUMNS = ["report_id", "section", "row", "col", "value", "unit", "cell_status", "raw_text", "source_line"]
+CELL_COLUMNS = ["report_id", "section", "row", "col", "value", "unit", "cell_status", "raw_text", "source_line",
+                "source_page", "source_table", "source_row", "source_col"]
 SECTION_COLUMNS = ["report_id", "section_no", "heading", "body_text", "source_line"]
 CLAIM_COLUMNS = ["report_id", "figure", "value", "phrase", "source_line"]
 
@@ -65,18 +70,53 @@ def discover(input_dir: Path) -> list[SourceFile]:
     return found
 
 
+def year_hint_from_name(rel: str) -> int | None:
+    """A year in the file's path (``2020/…``, ``…_2020_…``), for formats whose text is read later."""
+    m = re.search(r"(?<!\d)((?:19|20)\d{2})(?!\d)", rel)
+    return int(m.group(1)) if m else None
+
+
 def year_hint(text: str) -> int | None:
     """The report year from the title lines, read cheaply from the head of the text."""
     head = text[:4000]
     return find_year(find_title(read_layout(head)), head)
 
 
-def read_files(files: list[SourceFile], max_bytes: int = DEFAULT_MAX_BYTES) -> pd.DataFrame:
-    """Hash and decode each file. Unreadable, empty, oversized or undecodable files get a reason."""
+def read_manifest(input_dir: Path) -> dict[str, dict]:
+    """``manifest.csv`` beside the files (path, agency, region, year, source_url), by relative path.
+
+    Paths are confined to the input folder: an absolute path or one climbing out with ``..`` is ignored.
+    """
+    path = input_dir / MANIFEST
+    if not path.is_file():
+        return {}
+    import csv
+
+    out: dict[str, dict] = {}
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        for row in csv.DictReader(fh):
+            rel = (row.get("path") or "").strip().replace("\\", "/")
+            parts = Path(rel).parts
+            if not rel or Path(rel).is_absolute() or ".." in parts:
+                continue
+            year = (row.get("year") or "").strip()
+            out[Path(rel).as_posix()] = {
+                "manifest_agency": (row.get("agency") or "").strip() or None,
+                "manifest_region": (row.get("region") or "").strip() or None,
+                "manifest_year": int(year) if year.isdigit() else None,
+                "source_url": (row.get("source_url") or "").strip() or None,
+            }
+    return out
+
+
+def read_files(files: list[SourceFile], max_bytes: int = DEFAULT_MAX_BYTES,
+               manifest: dict[str, dict] | None = None) -> pd.DataFrame:
+    """Hash each file and tell its format by content: PDF and DOCX are kept as bytes; text, HTML and
+    Markdown are decoded. Unreadable, empty, oversized or undecodable files get a reason."""
     rows: list[dict] = []
+    manifest = manifest or {}
     for f in files:
-        row = {"source_path": f.rel, "source_sha256": None, "source_size": None, "encoding": None,
-               "text": None, "year_hint": None, "reason": None, "detail": None}
+        row = {c: None for c in RAW_COLUMNS} | {"source_path": f.rel} | manifest.get(f.rel, {})
         rows.append(row)
         if f.reject:
             row["reason"], row["detail"] = f.reject
@@ -92,6 +132,15 @@ def read_files(files: list[SourceFile], max_bytes: int = DEFAULT_MAX_BYTES) -> p
             row["reason"], row["detail"] = "unreadable", f"could not read the file: {exc.strerror or exc}"
             continue
         row["source_sha256"] = hashlib.sha256(data).hexdigest()
+        try:
+            binary = readers.sniff_binary(data)
+        except readers.Unreadable as exc:
+            row["reason"], row["detail"] = exc.reason, exc.detail
+            continue
+        if binary:
+            row["source_format"], row["blob"] = binary, data
+            row["year_hint"] = row["manifest_year"] or year_hint_from_name(f.rel)
+            continue
         decoded = decode(data)
         row["encoding"] = decoded.encoding
         if decoded.text is None:
@@ -99,7 +148,8 @@ def read_files(files: list[SourceFile], max_bytes: int = DEFAULT_MAX_BYTES) -> p
             continue
         row["text"] = decoded.text
         row["detail"] = decoded.detail  # a note on how the text was read, e.g. a truncated last character
-        row["year_hint"] = year_hint(decoded.text)
+        row["source_format"] = readers.sniff_text(decoded.text)
+        row["year_hint"] = row["manifest_year"] or year_hint(decoded.text) or year_hint_from_name(f.rel)
     df = pd.DataFrame(rows, columns=RAW_COLUMNS)
     df["year_hint"] = df["year_hint"].astype("Int64")
     df["source_size"] = df["source_size"].astype("Int64")
@@ -127,12 +177,18 @@ def normalize(raw: pd.DataFrame) -> dict[str, pd.DataFrame]:
             continue
         first_by_sha[r.source_sha256] = r.source_path
         try:
-            parsed = parse_report(r.text)
+            layout = readers.read_any(r.text, r.blob, r.source_format)
+            parsed = parse_layout(layout, r.text if r.source_format == "text" else None)
+        except readers.Unreadable as exc:
+            rejected.append({"source_path": r.source_path, "source_sha256": r.source_sha256, "reason": exc.reason,
+                             "detail": exc.detail, "duplicate_of": None})
+            continue
         except Exception as exc:  # a parser bug must not stop the other reports
             rejected.append({"source_path": r.source_path, "source_sha256": r.source_sha256, "reason": "parse_error",
                              "detail": f"{type(exc).__name__}: {exc}", "duplicate_of": None})
             continue
-        if parsed.template_version == "unknown" and not parsed.sections and not _looks_like_report(r.text):
+        if parsed.template_version == "unknown" and not parsed.sections and not _looks_like_report(
+                "\n".join(line for _, line in layout.prose)):
             rejected.append({"source_path": r.source_path, "source_sha256": r.source_sha256,
                              "reason": "not_a_report", "duplicate_of": None,
                              "detail": "no national table, no report section heading and no mention of "
@@ -140,13 +196,14 @@ def normalize(raw: pd.DataFrame) -> dict[str, pd.DataFrame]:
             continue
         reports.append({
             "report_id": rid, "source_path": r.source_path, "source_sha256": r.source_sha256,
-            "agency_name": parsed.agency_name, "report_year": parsed.report_year,
+            "agency_name": r.manifest_agency or parsed.agency_name,
+            "report_year": r.manifest_year or parsed.report_year,
             "template_version": parsed.template_version, "title": parsed.title,
             "parse_status": parsed.parse_status, "quality_status": None, "encoding": r.encoding,
-            "source_format": "text", "source_size": r.source_size, "parser_version": PARSER_VERSION,
+            "source_format": r.source_format, "source_size": r.source_size, "parser_version": PARSER_VERSION,
             "n_cells": len(parsed.cells),
             "parse_notes": "\n".join(parsed.notes + ([f"decoding: {r.detail}"] if r.detail else [])) or None,
-            "preamble": parsed.preamble,
+            "preamble": parsed.preamble, "region": r.manifest_region, "source_url": r.source_url,
         })
         cells.extend({**c, "report_id": rid} for c in parsed.cells)
         sections.extend({"report_id": rid, "section_no": s.section_no, "heading": s.heading,
@@ -168,7 +225,8 @@ def normalize(raw: pd.DataFrame) -> dict[str, pd.DataFrame]:
     out["reports"]["report_year"] = out["reports"]["report_year"].astype("Int64")
     out["reports"]["source_size"] = out["reports"]["source_size"].astype("Int64")
     out["cells"]["value"] = out["cells"]["value"].astype("float64")
-    out["cells"]["source_line"] = out["cells"]["source_line"].astype("Int64")
+    for col in ("source_line", "source_page", "source_table", "source_row", "source_col"):
+        out["cells"][col] = out["cells"][col].astype("Int64")
     return out
 
 

@@ -16,10 +16,15 @@ _MAX_CONTINUATION = 24
 
 @dataclass
 class Cell:
-    """One table cell: its raw text (possibly over several lines) and the line it starts on."""
+    """One table cell: its raw text (possibly over several lines) and where it stands in the source:
+    the line for text, the page for PDF, and table/row/column indexes for HTML, DOCX and PDF tables."""
 
     raw: str
-    line: int
+    line: int | None = None
+    page: int | None = None
+    table: int | None = None
+    row: int | None = None
+    col: int | None = None
 
     @property
     def text(self) -> str:
@@ -28,10 +33,13 @@ class Cell:
 
 @dataclass
 class Layout:
+    """A report as the parser sees it, whatever the format: prose lines and table rows, in order."""
+
     lines: list[str]
     groups: list[list[Cell]] = field(default_factory=list)  # table rows, in order
-    group_lines: list[int] = field(default_factory=list)  # first line of each group
-    prose: list[tuple[int, str]] = field(default_factory=list)  # (line, text) outside tables
+    prose: list[tuple[int | None, str]] = field(default_factory=list)  # (line, text) outside tables
+    title: str | None = None  # when the format marks it (an HTML <h1>, say)
+    source_format: str = "text"
 
 
 def split_lines(text: str) -> list[str]:
@@ -51,7 +59,6 @@ def read_layout(text: str) -> Layout:
             if current is None:
                 current = []
                 layout.groups.append(current)
-                layout.group_lines.append(number)
             current.append(cell)
             last_was_cell = True
             continue

@@ -132,10 +132,20 @@ def find_agency(title: str | None, preamble: str, sections: list[Section]) -> st
 
 def parse_report(text: str) -> ParsedReport:
     """Parse a decoded report in the text-dump layout. Never raises on odd input."""
-    layout = read_layout(text)
+    return parse_layout(read_layout(text), text)
+
+
+def layout_text(layout: Layout) -> str:
+    """All the text of a layout, prose and cells, for template and year detection."""
+    return "\n".join([line for _, line in layout.prose] + [c.text for g in layout.groups for c in g])
+
+
+def parse_layout(layout: Layout, text: str | None = None) -> ParsedReport:
+    """Parse a report read into a Layout (from any format)."""
+    text = text if text is not None else layout_text(layout)
     template, _ = detect_template(text)
     preamble, sections = find_sections(layout)
-    title = find_title(layout)
+    title = layout.title or find_title(layout)
     year = find_year(title, text)
     agency = find_agency(title, preamble, sections)
     notes: list[str] = []
@@ -147,8 +157,9 @@ def parse_report(text: str) -> ParsedReport:
         tables = read_tables(template, layout.groups)
         cells = tables.cells
         notes.extend(tables.notes)
-        status = "parsed" if len(tables.found_tables) == len(codebook.SECTIONS) else (
-            "partial" if tables.found_tables else "failed")
+        missing = any(c["cell_status"] == "absent" for c in cells)
+        status = "failed" if not tables.found_tables else (
+            "parsed" if len(tables.found_tables) == len(codebook.SECTIONS) and not missing else "partial")
     if agency is None:
         notes.append("agency name not found in title or opening prose")
     if year is None:

@@ -564,11 +564,24 @@ class _Builder:
             out.append("")
             for row, label in rows:
                 out.append("\t" + label)
-                for col in cols:
-                    cell = self._proactive_cell(row, col, zero)
-                    cells.append(cell)
-                    out.append("\t" + cell[0])
+                if row in ("regulation", "normative_document"):
+                    row_cells = [_count(rng, v, zero) for v in self._document_counts(row)]
+                else:
+                    row_cells = [self._proactive_cell(row, col, zero) for col in cols]
+                cells.extend(row_cells)
+                out.append("\t" + "\n\t".join([c[0] for c in row_cells]))
                 out.append("")
+
+    def _document_counts(self, row: str) -> tuple[int, int, int]:
+        """新制作/新公开/对外公开总数 (2019) or 制发/废止/现行有效 (2021): the stock is at least the year's new."""
+        rng = self.rng
+        if rng.random() < (0.85 if row == "regulation" else 0.25):
+            return (0, 0, rng.choice((0, 0, 0, rng.randint(1, 40))))
+        new = rng.randint(1, 4 if row == "regulation" else 60)
+        if self.template == "2019":
+            published = new if rng.random() < 0.7 else rng.randint(0, new)
+            return (new, published, published + rng.randint(0, 300))
+        return (new, rng.randint(0, 5) if rng.random() < 0.4 else 0, new + rng.randint(0, 300))
 
     def _proactive_cell(self, row: str, col: str, zero: _Cell) -> _Cell:
         rng = self.rng

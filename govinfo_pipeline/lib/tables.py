@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 
 from govinfo_pipeline.lib import codebook
 from govinfo_pipeline.lib.layout import Cell
-from govinfo_pipeline.lib.values import ABSENT, BLANK, NONE, NUMBER, parse_cell
+from govinfo_pipeline.lib.values import ABSENT, BLANK, NONE, NUMBER, TEXT, clean, parse_cell
 
 _PUNCT = re.compile(r"[\s\u00a0\u3000“”\"'‘’「」、，,.。：:；;·]")
 _ENUM = re.compile(r"^(?:[一二三四五六七八九十]+[、.]|\(?[一二三四五六七八九十]+\)|\(?\d+[、.)]?)")
+_REVIEW_HEADER_WORDS = ("结果", "复议", "诉讼", "总计", "审结", "起诉")
 _LOOKAHEAD = 4  # how many template rows a label may skip ahead (rows missing from the report)
 
 FEATURES_2019 = ("本年新制作数量", "本年新公开数量", "对外公开总数量", "上一年项目数量", "本年增/减",
@@ -74,13 +75,17 @@ def _is_value_like(cell: Cell) -> bool:
     return parse_cell(cell.raw).status in (NUMBER, BLANK, NONE)
 
 
-def _emit(result: TableResult, spec: codebook.CellSpec, cell: Cell | None) -> None:
+def _emit(result: TableResult, spec: codebook.CellSpec, cell: Cell | None, as_text: bool = False) -> None:
     raw = None if cell is None else cell.raw
-    value, unit, status = parse_cell(raw, spec.kind, spec.default_unit)
+    value, unit, status = (None, None, TEXT) if as_text else parse_cell(raw, spec.kind, spec.default_unit)
     result.cells.append({
         "section": spec.section, "row": spec.row, "col": spec.col,
         "value": value, "unit": unit, "cell_status": status,
         "raw_text": raw, "source_line": None if cell is None else cell.line,
+        "source_page": None if cell is None else cell.page,
+        "source_table": None if cell is None else cell.table,
+        "source_row": None if cell is None else cell.row,
+        "source_col": None if cell is None else cell.col,
     })
 
 
@@ -98,6 +103,7 @@ def _labelled_rows(
     specs = codebook.rows(template, section)
     cell_specs = {(c.row, c.col): c for c in codebook.cells(template) if c.section == section}
     found: dict[str, list[Cell]] = {}
+    misaligned: set[str] = set()
     pointer = 0
     for group in groups:
         hit: tuple[int, int] | None = None  # (row index, cell index of its label)
@@ -113,19 +119,34 @@ def _labelled_rows(
         ri, ci = hit
         spec = specs[ri]
         values = group[ci + 1:]
-        if len(values) > len(spec.cols):
-            result.notes.append(
-                f"{section}.{spec.row}: {len(values)} cells where the template has {len(spec.cols)}; "
-                f"extra cells from line {values[len(spec.cols)].line} ignored"
-            )
+        # Converters render a label merged over several columns as the label plus empty cells.
+        while len(values) > len(spec.cols) and not clean(values[0].raw):
+            values = values[1:]
+        if len(values) > len(spec.cols) and len(spec.cols) > 1:
+            # More cells than the template has: which is which cannot be told, so none is read as a number.
+            result.notes.append(f"{section}.{spec.row}: {len(values)} cells where the template has "
+                                f"{len(spec.cols)}; the row is kept as text, not guessed")
+            misaligned.add(spec.row)
+        elif len(values) > len(spec.cols):
+            result.notes.append(f"{section}.{spec.row}: extra cells after the first ignored")
         if len(values) < len(spec.cols):
-            result.notes.append(f"{section}.{spec.row}: only {len(values)} of {len(spec.cols)} cells")
+            result.notes.append(f"{section}.{spec.row}: only {len(values)} of {len(spec.cols)} cells; "
+                                "the row is kept as text, not guessed" if values else
+                                f"{section}.{spec.row}: no cells")
+            if values:
+                misaligned.add(spec.row)
         found[spec.row] = values
         pointer = ri + 1
     for spec in specs:
         values = found.get(spec.row)
         if values is None:
             result.notes.append(f"{section}.{spec.row}: row not found")
+        if spec.row in misaligned:
+            whole = Cell(" | ".join(c.raw for c in values), line=values[0].line, page=values[0].page,
+                         table=values[0].table, row=values[0].row)
+            for col in spec.cols:
+                _emit(result, cell_specs[(spec.row, col)], whole, as_text=True)
+            continue
         for i, col in enumerate(spec.cols):
             cell = values[i] if values is not None and i < len(values) else None
             _emit(result, cell_specs[(spec.row, col)], cell)
@@ -139,8 +160,13 @@ def _review_row(result: TableResult, template: str, groups: list[list[Cell]]) ->
     values: list[Cell] = []
     for group in groups:
         value_like = [c for c in group if _is_value_like(c)]
-        if len(value_like) * 2 > len(group):
+        is_header = any(w in c.text for c in group for w in _REVIEW_HEADER_WORDS)
+        if not is_header and len(value_like) * 2 > len(group):
             values.extend(value_like)
+        elif values:  # the data row(s) ended: what follows is not this table
+            break
+        if len(values) >= len(specs):
+            break
     if len(values) != len(specs):
         result.notes.append(f"review_litigation: {len(values)} value cells where the template has {len(specs)}")
     for i, spec in enumerate(specs):

@@ -38,6 +38,8 @@ reports = sa.Table(
     sa.Column("n_cells", sa.Integer),
     sa.Column("parse_notes", sa.Text),
     sa.Column("preamble", sa.Text),
+    sa.Column("region", sa.Text),
+    sa.Column("source_url", sa.Text),
 )
 
 report_cells = sa.Table(
@@ -51,6 +53,10 @@ report_cells = sa.Table(
     sa.Column("cell_status", sa.String(8), nullable=False),
     sa.Column("raw_text", sa.Text),
     sa.Column("source_line", sa.Integer),
+    sa.Column("source_page", sa.Integer),  # PDF page (1-based)
+    sa.Column("source_table", sa.Integer),  # table index in the document (0-based), for HTML, DOCX and PDF
+    sa.Column("source_row", sa.Integer),  # row and column in that table's grid, merged cells expanded
+    sa.Column("source_col", sa.Integer),
 )
 
 report_sections = sa.Table(
@@ -127,7 +133,7 @@ schema_info = sa.Table(
     sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("applied_at", sa.DateTime, nullable=False),
 )
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 rejections = sa.Table(
     "rejections", metadata,
@@ -202,7 +208,7 @@ def view_sql(engine: sa.Engine) -> dict[str, str]:
         FROM reports r LEFT JOIN report_cells c ON c.report_id = r.report_id
         GROUP BY r.report_id, r.agency_name, r.report_year, r.template_version, r.parse_status,
                  r.quality_status, r.source_path"""
-    return {"v_cells": cells_view, "v_agency_year": agency_year}
+    return {"v_cells": cells_view, "v_agency_year": agency_year, **analyst_view_sql(engine)}
 
 
 class SchemaMismatch(RuntimeError):
@@ -377,3 +383,124 @@ def record_validation(engine: sa.Engine, row: dict) -> None:
 @functools.cache
 def table_names() -> tuple[str, ...]:
     return tuple(metadata.tables)
+
+
+# ---- Analyst views ----------------------------------------------------------------------------------------------
+# v_applications_wide, v_outcome_rates, v_outcome_rates_year and v_rule_failures (README, "For analysts"). Each
+# reads the base tables only, never another view: ensure_schema drops and re-creates every view, and PostgreSQL
+# refuses to drop a view that another one depends on. The SQL is the same on DuckDB and PostgreSQL; only the
+# `row` and `col` columns are quoted per dialect. Blank cells stay NULL throughout: nothing here reads blank as 0.
+
+OUTCOME_FIGURES = ("granted", "partially_granted", "denied", "unable_to_provide", "not_processed", "other_handling")
+
+
+def _literal(text: object) -> str:
+    """A SQL string literal (codebook labels only; never user input)."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def _in_list(values: Iterable[str]) -> str:
+    return ", ".join(_literal(v) for v in values)
+
+
+def analyst_view_sql(engine: sa.Engine) -> dict[str, str]:
+    """The analyst views, quoted for the engine's dialect."""
+    return {
+        "v_applications_wide": _applications_wide_sql(engine),
+        "v_outcome_rates": _outcome_rates_sql(engine),
+        "v_outcome_rates_year": _outcome_rates_year_sql(engine),
+        "v_rule_failures": _rule_failures_sql(engine),
+    }
+
+
+def _applications_wide_sql(engine: sa.Engine) -> str:
+    """One row per report and application row; the seven applicant columns side by side (NULL when not a number)."""
+    row, col = quote_cols(engine).values()
+    cb = codebook.load()
+    app_rows = cb["application_rows"]
+    cols = [c["col"] for c in cb["application_cols"]]
+
+    def case(value_of) -> str:
+        whens = " ".join(f"WHEN {_literal(r['row'])} THEN {value_of(i, r)}"
+                         for i, r in enumerate(app_rows, start=1) if value_of(i, r) != "NULL")
+        return f"CASE c.{row} {whens} END"
+
+    order = case(lambda i, r: str(i))
+    label = case(lambda i, r: _literal(r["label"]))
+    group = case(lambda i, r: _literal(r["group"]) if r.get("group") else "NULL")
+    pivots = ",\n               ".join(f"MAX(CASE WHEN c.{col} = {_literal(c)} THEN c.value END) AS {c}" for c in cols)
+    return f"""
+        SELECT c.report_id, r.agency_name, r.report_year, r.template_version, c.{row},
+               {order} AS row_order,
+               {label} AS row_label,
+               {group} AS row_group,
+               {pivots},
+               r.quality_status, r.source_path
+        FROM report_cells c JOIN reports r ON r.report_id = c.report_id
+        WHERE c.section = 'application'
+        GROUP BY c.report_id, r.agency_name, r.report_year, r.template_version, c.{row}, r.quality_status,
+                 r.source_path"""
+
+
+def _outcome_figures_sql(engine: sa.Engine) -> str:
+    """Per report: total processed and each outcome figure (总计 column); NULL when all its cells are blank."""
+    row, col = quote_cols(engine).values()
+    heads = _headline_rows()
+    sums = ",\n                   ".join(
+        f"SUM(CASE WHEN c.{row} IN ({_in_list(heads[f])}) THEN c.value END) AS {f}"
+        for f in ("processed", *OUTCOME_FIGURES))
+    return f"""
+            SELECT r.report_id, r.agency_name, r.report_year, r.template_version, r.quality_status,
+                   {sums},
+                   r.source_path
+            FROM reports r LEFT JOIN report_cells c ON c.report_id = r.report_id
+                 AND c.section = 'application' AND c.{col} = 'total'
+            GROUP BY r.report_id, r.agency_name, r.report_year, r.template_version, r.quality_status,
+                     r.source_path"""
+
+
+def _outcome_rates_sql(engine: sa.Engine) -> str:
+    """Per report: each outcome as a share of processed; NULL when processed is NULL or 0."""
+    figures = ", ".join(f"o.{f}" for f in OUTCOME_FIGURES)
+    shares = ",\n               ".join(f"o.{f} / NULLIF(o.processed, 0) AS {f}_share" for f in OUTCOME_FIGURES)
+    return f"""
+        SELECT o.report_id, o.agency_name, o.report_year, o.template_version, o.quality_status,
+               o.processed, {figures},
+               {shares},
+               o.source_path
+        FROM ({_outcome_figures_sql(engine)}) o"""
+
+
+def _outcome_rates_year_sql(engine: sa.Engine) -> str:
+    """Per report year: the figures summed, and each share pooled over the reports that give it and processed > 0."""
+    sums = ", ".join(f"SUM(o.{f}) AS {f}" for f in OUTCOME_FIGURES)
+    shares = ",\n               ".join(
+        f"SUM(CASE WHEN o.processed > 0 THEN o.{f} END)"
+        f" / SUM(CASE WHEN o.processed > 0 AND o.{f} IS NOT NULL THEN o.processed END) AS {f}_share"
+        for f in OUTCOME_FIGURES)
+    return f"""
+        SELECT o.report_year, COUNT(*) AS reports, COUNT(o.processed) AS reports_with_processed,
+               CAST(SUM(CASE WHEN o.processed > 0 THEN 1 ELSE 0 END) AS BIGINT) AS reports_with_applications,
+               SUM(o.processed) AS processed, {sums},
+               {shares}
+        FROM ({_outcome_figures_sql(engine)}) o
+        GROUP BY o.report_year"""
+
+
+def _rule_failures_sql(engine: sa.Engine) -> str:
+    """Each failed rule result, once per cell it names (section.row.col), with the cell's raw text and line."""
+    row, col = quote_cols(engine).values()
+    code = "TRIM(u.cell_code)"
+    return f"""
+        SELECT q.report_id, r.agency_name, r.report_year, r.source_path, q.rule_id, q.level, q.outcome, q.subject,
+               q.expected, q.observed, q.operands, q.message,
+               u.cell_no, {code} AS cell_code, c.cell_status, c.value, c.unit, c.raw_text, c.source_line
+        FROM quality_results q
+        LEFT JOIN reports r ON r.report_id = q.report_id
+        LEFT JOIN LATERAL unnest(string_to_array(NULLIF(TRIM(q.cells), ''), ','))
+             WITH ORDINALITY AS u(cell_code, cell_no) ON TRUE
+        LEFT JOIN report_cells c ON c.report_id = q.report_id
+             AND c.section = split_part({code}, '.', 1)
+             AND c.{row} = split_part({code}, '.', 2)
+             AND c.{col} = split_part({code}, '.', 3)
+        WHERE q.passed = FALSE"""

@@ -1,0 +1,556 @@
+"""One self-contained HTML page for a report year: totals, outcome mix, rule-failure rates, agency scorecard.
+
+The page works offline: inline CSS, inline SVG charts drawn here, no script, no font or image fetched. Links to
+the source files are relative to the page, pointing into the input folder. Blank figures are shown as blank,
+never as 0. Everything is read through the warehouse's view SQL (``warehouse.view_sql``), so the page can be
+built over a read-only connection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import pandas as pd
+import sqlalchemy as sa
+
+from govinfo_pipeline.lib import codebook
+from govinfo_pipeline.lib import warehouse as wh
+
+FONT_STACK = ('"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", '
+              '"WenQuanYi Micro Hei", "Noto Sans SC", "Noto Sans", "Helvetica Neue", Arial, sans-serif')
+# Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
+OUTCOMES = (
+    ("granted", "予以公开 granted", "#009E73"),
+    ("partially_granted", "部分公开 partially granted", "#56B4E9"),
+    ("denied", "不予公开 denied", "#D55E00"),
+    ("unable_to_provide", "无法提供 unable to provide", "#E69F00"),
+    ("not_processed", "不予处理 not processed", "#CC79A7"),
+    ("other_handling", "其他处理 other handling", "#0072B2"),
+)
+SERIES = (("applications_received", "新收 received", "#0072B2"), ("processed", "办结 processed", "#E69F00"))
+LEVEL_COLOUR = {"error": "#C0392B", "warning": "#D68910"}
+STATUS_ORDER = {"errors": 0, "warnings": 1, "passed": 2}
+FILLED = ("number", "none", "text")  # a cell that says something (无 included); blank and absent do not
+EXTRA_RULE_TEXT = {"K1": "a table left entirely blank: incomplete, not zero",
+                   "K2": "cells missing from the report altogether"}
+
+
+class NoReports(LookupError):
+    """The warehouse holds no report for the year asked."""
+
+
+@dataclass
+class YearData:
+    year: int
+    reports: pd.DataFrame  # one row per report: figures, shares, status, completeness
+    pooled: pd.Series | None  # v_outcome_rates_year for the year
+    results: pd.DataFrame  # quality_results of the year's reports
+    failures: pd.DataFrame  # v_rule_failures of the year's reports
+
+
+# ---- data -------------------------------------------------------------------------------------------------------
+
+def _read(conn: sa.Connection, sql: str) -> pd.DataFrame:
+    return pd.read_sql(sql, conn)
+
+
+def gather(engine: sa.Engine, year: int) -> YearData:
+    """What the page shows, read from the warehouse."""
+    y = int(year)
+    views = wh.view_sql(engine)
+    with engine.connect() as conn:
+        rates = _read(conn, f"SELECT * FROM ({views['v_outcome_rates']}) v WHERE report_year = {y}")
+        if rates.empty:
+            years = _read(conn, "SELECT DISTINCT report_year FROM reports WHERE report_year IS NOT NULL "
+                                "ORDER BY report_year")["report_year"].tolist()
+            held = ", ".join(str(int(v)) for v in years) or "none"
+            raise NoReports(f"the warehouse holds no report for {y} (years held: {held})")
+        figures = _read(conn, f"SELECT report_id, applications_received, carried_over, carried_forward, "
+                              f"review_total, litigation_total, parse_status FROM ({views['v_agency_year']}) v "
+                              f"WHERE report_year = {y}")
+        pooled = _read(conn, f"SELECT * FROM ({views['v_outcome_rates_year']}) v WHERE report_year = {y}")
+        results = _read(conn, "SELECT q.report_id, q.rule_id, q.level, q.passed, q.outcome, q.subject, q.message "
+                              f"FROM quality_results q JOIN reports r ON r.report_id = q.report_id "
+                              f"WHERE r.report_year = {y}")
+        cells = _read(conn, "SELECT c.report_id, c.cell_status, COUNT(*) AS n FROM report_cells c "
+                            f"JOIN reports r ON r.report_id = c.report_id WHERE r.report_year = {y} "
+                            "GROUP BY c.report_id, c.cell_status")
+        failures = _read(conn, f"SELECT * FROM ({views['v_rule_failures']}) v WHERE report_year = {y} "
+                               "ORDER BY report_id, rule_id, subject, cell_no")
+    reports = rates.merge(figures, on="report_id", how="left")
+    filled = cells.assign(filled=cells["cell_status"].isin(FILLED) * cells["n"]).groupby("report_id").agg(
+        cells=("n", "sum"), filled=("filled", "sum"))
+    reports = reports.merge(filled, left_on="report_id", right_index=True, how="left")
+    reports["label"] = _labels(reports)
+    reports = reports.assign(_order=reports["quality_status"].map(STATUS_ORDER).fillna(3)).sort_values(
+        ["applications_received", "processed", "label"], ascending=[False, False, True], na_position="last")
+    return YearData(y, reports.drop(columns="_order").reset_index(drop=True),
+                    None if pooled.empty else pooled.iloc[0], results, failures)
+
+
+def _labels(reports: pd.DataFrame) -> pd.Series:
+    """The agency's name; with the file's name when two reports of the year share it."""
+    names = reports["agency_name"].fillna("(agency unknown)")
+    dup = names.duplicated(keep=False)
+    return names.where(~dup, names + " · " + reports["source_path"].map(lambda p: Path(str(p)).name))
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+
+
+def _num(value: object) -> str:
+    if _missing(value):
+        return "blank"
+    v = float(value)  # type: ignore[arg-type]
+    return f"{int(v):,}" if v.is_integer() else f"{v:,.2f}"
+
+
+def _pct(value: object, digits: int = 0) -> str:
+    return "—" if _missing(value) else f"{float(value) * 100:.{digits}f}%"  # type: ignore[arg-type]
+
+
+# ---- SVG ---------------------------------------------------------------------------------------------------------
+
+def _esc(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _text_width(text: str, size: float) -> float:
+    """Rough rendered width: CJK and full-width characters take 1em, the rest about 0.6em."""
+    return sum(size if ord(ch) >= 0x2E80 else 0.6 * size for ch in text)
+
+
+def _fit(text: str, width: float, size: float) -> str:
+    if _text_width(text, size) <= width:
+        return text
+    while text and _text_width(text + "…", size) > width:
+        text = text[:-1]
+    return text + "…"
+
+
+def _ticks(vmax: float, n: int = 5) -> list[float]:
+    """Round tick values from 0 to at least vmax."""
+    if vmax <= 0:
+        return [0.0, 1.0]
+    raw = vmax / n
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    return [i * step for i in range(int(math.ceil(vmax / step - 1e-9)) + 1)]
+
+
+def _legend(items: Sequence[tuple[str, str]], x: float, y: float, width: float, hatch: str | None = None) -> str:
+    out, cx, cy = [], x, y
+    for label, colour in items:
+        w = 18 + _text_width(label, 12) + 16
+        if cx + w > x + width and cx > x:
+            cx, cy = x, cy + 18
+        fill = f"url(#{hatch})" if colour == "hatch" and hatch else colour
+        out.append(f'<rect x="{cx:.1f}" y="{cy - 10:.1f}" width="12" height="12" fill="{fill}" stroke="#888" '
+                   f'stroke-width="0.5"/><text x="{cx + 16:.1f}" y="{cy:.1f}" class="legend">{_esc(label)}</text>')
+        cx += w
+    return "".join(out)
+
+
+def grouped_bar_chart(title: str, categories: list[str], series: Sequence[tuple[str, str, list]],
+                      width: int = 960) -> str:
+    """Horizontal bars, one group per category and one bar per series; a blank value is written, not drawn."""
+    label_w = min(280.0, max([_text_width(c, 13) for c in categories] + [60]) + 16)
+    bar_h, gap = 14, 10
+    group_h = bar_h * len(series) + gap
+    top, bottom = 48, 34
+    height = top + group_h * len(categories) + bottom
+    plot_x, plot_w = label_w, width - label_w - 70
+    values = [float(v) for _, _, vs in series for v in vs if not _missing(v)]
+    ticks = _ticks(max(values, default=0.0))
+    xmax = ticks[-1] or 1.0
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
+             f'width="{width}" height="{height}" role="img" aria-label="{_esc(title)}"><title>{_esc(title)}</title>',
+             _legend([(name, colour) for name, colour, _ in series], plot_x, 18, plot_w)]
+    y_axis = top + group_h * len(categories)
+    for t in ticks:
+        x = plot_x + t / xmax * plot_w
+        parts.append(f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{y_axis}" class="grid"/>'
+                     f'<text x="{x:.1f}" y="{y_axis + 16}" class="tick" text-anchor="middle">{_num(t)}</text>')
+    for i, cat in enumerate(categories):
+        y0 = top + i * group_h
+        parts.append(f'<text x="{label_w - 8:.1f}" y="{y0 + group_h / 2:.1f}" class="cat" text-anchor="end" '
+                     f'dominant-baseline="middle"><title>{_esc(cat)}</title>{_esc(_fit(cat, label_w - 12, 13))}'
+                     "</text>")
+        for j, (name, colour, vals) in enumerate(series):
+            v = vals[i]
+            y = y0 + gap / 2 + j * bar_h
+            if _missing(v):
+                parts.append(f'<text x="{plot_x + 4:.1f}" y="{y + bar_h / 2:.1f}" class="blank" '
+                             f'dominant-baseline="middle">{_esc(name)}: blank — not reported</text>')
+                continue
+            w = float(v) / xmax * plot_w
+            parts.append(f'<rect x="{plot_x:.1f}" y="{y + 1:.1f}" width="{max(w, 0.0):.1f}" height="{bar_h - 2}" '
+                         f'fill="{colour}"><title>{_esc(cat)} — {_esc(name)}: {_num(v)}</title></rect>'
+                         f'<text x="{plot_x + w + 4:.1f}" y="{y + bar_h / 2:.1f}" class="val" '
+                         f'dominant-baseline="middle">{_num(v)}</text>')
+    parts.append(f'<line x1="{plot_x}" y1="{top - 6}" x2="{plot_x}" y2="{y_axis}" class="axis"/></svg>')
+    return "".join(parts)
+
+
+def stacked_share_chart(title: str, rows: list[tuple[str, dict | None, str | None]],
+                        segments: Sequence[tuple[str, str, str]], width: int = 960) -> str:
+    """One 100% bar per row: each segment's share of processed. A row without shares shows its note instead.
+
+    Outcomes that do not add up to processed (rule B2) leave a hatched gap, or run past 100%: drawn as found.
+    """
+    label_w = min(280.0, max([_text_width(r[0], 13) for r in rows] + [60]) + 16)
+    bar_h, gap = 20, 10
+    top, bottom = 66, 34
+    height = top + (bar_h + gap) * len(rows) + bottom
+    plot_x = label_w
+    totals = [sum(float(v) for v in shares.values() if not _missing(v)) for _, shares, _ in rows if shares]
+    scale = max([1.0, *totals])
+    plot_w = (width - label_w - 30) / scale * 1.0
+    hatch = "hatch-unaccounted"
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
+             f'width="{width}" height="{height}" role="img" aria-label="{_esc(title)}"><title>{_esc(title)}</title>',
+             f'<defs><pattern id="{hatch}" width="6" height="6" patternUnits="userSpaceOnUse" '
+             'patternTransform="rotate(45)"><rect width="6" height="6" fill="#f2f2f2"/>'
+             '<line x1="0" y1="0" x2="0" y2="6" stroke="#999" stroke-width="2"/></pattern></defs>',
+             _legend([(label, colour) for _, label, colour in segments] + [("not accounted for (B2)", "hatch")],
+                     plot_x, 18, width - plot_x - 10, hatch=hatch)]
+    y_axis = top + (bar_h + gap) * len(rows)
+    for t in (0, 0.25, 0.5, 0.75, 1.0):
+        x = plot_x + t * plot_w
+        parts.append(f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{y_axis}" class="grid"/>'
+                     f'<text x="{x:.1f}" y="{y_axis + 16}" class="tick" text-anchor="middle">{t * 100:.0f}%</text>')
+    for i, (label, shares, note) in enumerate(rows):
+        y = top + i * (bar_h + gap) + gap / 2
+        parts.append(f'<text x="{label_w - 8:.1f}" y="{y + bar_h / 2:.1f}" class="cat" text-anchor="end" '
+                     f'dominant-baseline="middle"><title>{_esc(label)}</title>{_esc(_fit(label, label_w - 12, 13))}'
+                     "</text>")
+        if not shares:
+            parts.append(f'<text x="{plot_x + 4:.1f}" y="{y + bar_h / 2:.1f}" class="blank" '
+                         f'dominant-baseline="middle">{_esc(note or "no figures")}</text>')
+            continue
+        x = plot_x
+        for key, seg_label, colour in segments:
+            v = shares.get(key)
+            if _missing(v) or float(v) <= 0:
+                continue
+            w = float(v) * plot_w
+            parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{bar_h}" fill="{colour}">'
+                         f'<title>{_esc(label)} — {_esc(seg_label)}: {_pct(v, 1)}</title></rect>')
+            if w >= 34:
+                parts.append(f'<text x="{x + w / 2:.1f}" y="{y + bar_h / 2:.1f}" class="seg" text-anchor="middle" '
+                             f'dominant-baseline="middle">{_pct(v)}</text>')
+            x += w
+        total = sum(float(v) for v in shares.values() if not _missing(v))
+        if total < 0.995:
+            w = (1 - total) * plot_w
+            parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{bar_h}" fill="url(#{hatch})">'
+                         f'<title>{_esc(label)} — not accounted for by the outcome rows: {_pct(1 - total, 1)}'
+                         "</title></rect>")
+        elif total > 1.005:
+            parts.append(f'<text x="{x + 4:.1f}" y="{y + bar_h / 2:.1f}" class="blank" dominant-baseline="middle">'
+                         f"outcomes add to {_pct(total)} of processed</text>")
+        if note:
+            parts.append(f'<text x="{max(x, plot_x + plot_w) + 4:.1f}" y="{y + bar_h / 2:.1f}" class="val" '
+                         f'dominant-baseline="middle">{_esc(note)}</text>')
+    parts.append(f'<line x1="{plot_x}" y1="{top - 6}" x2="{plot_x}" y2="{y_axis}" class="axis"/></svg>')
+    return "".join(parts)
+
+
+def rate_bar_chart(title: str, rows: list[tuple[str, float, str, str]], width: int = 960) -> str:
+    """Horizontal bars of shares (0–100%): label, share, colour, annotation."""
+    label_w = min(200.0, max([_text_width(r[0], 13) for r in rows] + [40]) + 16)
+    bar_h, gap, top, bottom = 16, 8, 16, 34
+    height = top + (bar_h + gap) * len(rows) + bottom
+    plot_x, plot_w = label_w, width - label_w - 190
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
+             f'width="{width}" height="{height}" role="img" aria-label="{_esc(title)}"><title>{_esc(title)}</title>']
+    y_axis = top + (bar_h + gap) * len(rows)
+    for t in (0, 0.25, 0.5, 0.75, 1.0):
+        x = plot_x + t * plot_w
+        parts.append(f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{y_axis}" class="grid"/>'
+                     f'<text x="{x:.1f}" y="{y_axis + 16}" class="tick" text-anchor="middle">{t * 100:.0f}%</text>')
+    for i, (label, share, colour, note) in enumerate(rows):
+        y = top + i * (bar_h + gap) + gap / 2
+        w = max(0.0, min(1.0, share)) * plot_w
+        parts.append(f'<text x="{label_w - 8:.1f}" y="{y + bar_h / 2:.1f}" class="cat" text-anchor="end" '
+                     f'dominant-baseline="middle">{_esc(label)}</text>'
+                     f'<rect x="{plot_x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{bar_h}" fill="{colour}">'
+                     f'<title>{_esc(label)}: {_esc(note)}</title></rect>'
+                     f'<text x="{plot_x + w + 4:.1f}" y="{y + bar_h / 2:.1f}" class="val" '
+                     f'dominant-baseline="middle">{_esc(note)}</text>')
+    parts.append(f'<line x1="{plot_x}" y1="{top - 4}" x2="{plot_x}" y2="{y_axis}" class="axis"/></svg>')
+    return "".join(parts)
+
+
+# ---- page --------------------------------------------------------------------------------------------------------
+
+CSS = """
+:root { color-scheme: light; }
+* { box-sizing: border-box; }
+body { font-family: FONTS; margin: 0 auto; padding: 24px 32px 48px; max-width: 1040px; color: #1d2330;
+       background: #fff; line-height: 1.5; font-size: 14px; }
+h1 { font-size: 24px; margin: 0 0 4px; }
+h2 { font-size: 18px; margin: 32px 0 8px; padding-bottom: 4px; border-bottom: 2px solid #e3e7ee; }
+p.meta, p.note { color: #566074; margin: 4px 0; }
+p.note { font-size: 13px; }
+code { background: #f3f5f8; padding: 1px 4px; border-radius: 3px; font-size: 12.5px; word-break: break-all; }
+.cards { display: flex; flex-wrap: wrap; gap: 12px; margin: 16px 0; }
+.card { border: 1px solid #e3e7ee; border-radius: 8px; padding: 10px 14px; min-width: 140px; background: #fafbfd; }
+.card .k { font-size: 12px; color: #566074; }
+.card .v { font-size: 22px; font-weight: 600; }
+.card .s { font-size: 12px; color: #566074; }
+svg.chart { display: block; max-width: 100%; height: auto; margin: 8px 0; font-family: FONTS; }
+svg .cat { font-size: 13px; fill: #1d2330; }
+svg .val, svg .tick, svg .legend { font-size: 12px; fill: #3b4456; }
+svg .seg { font-size: 11px; fill: #fff; font-weight: 600; }
+svg .blank { font-size: 12px; fill: #8a93a5; font-style: italic; }
+svg .grid { stroke: #e6e9ef; stroke-width: 1; }
+svg .axis { stroke: #8a93a5; stroke-width: 1; }
+table { border-collapse: collapse; width: 100%; margin: 8px 0; font-size: 13px; }
+th, td { border-bottom: 1px solid #e3e7ee; padding: 6px 8px; text-align: left; vertical-align: top; }
+th { background: #f3f5f8; font-weight: 600; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600;
+         color: #fff; white-space: nowrap; }
+.badge.errors { background: #C0392B; } .badge.warnings { background: #D68910; } .badge.passed { background: #1E8449; }
+.badge.other { background: #7f8c8d; }
+.ok { color: #1E8449; } .bad { color: #C0392B; } .warn { color: #B9770E; } .muted { color: #8a93a5; }
+ul.failures { margin: 4px 0 12px; padding-left: 18px; }
+ul.failures li { margin: 2px 0; }
+ul.cells { margin: 2px 0 4px; padding-left: 18px; color: #3b4456; font-size: 12.5px; }
+@media print { body { padding: 0; } h2 { break-after: avoid; } svg.chart { break-inside: avoid; } }
+"""
+
+
+def _status_badge(status: object) -> str:
+    s = "" if _missing(status) else str(status)
+    cls = s if s in STATUS_ORDER else "other"
+    return f'<span class="badge {cls}">{_esc(s or "unknown")}</span>'
+
+
+def _href(source_path: str, input_dir: Path, page_dir: Path) -> str:
+    """A link to the source file, relative to the page's folder (a file: URL when no relative path exists)."""
+    target = (input_dir / source_path).resolve()
+    try:
+        rel = os.path.relpath(target, page_dir.resolve())
+    except ValueError:  # another drive (Windows)
+        return target.as_uri()
+    return quote(Path(rel).as_posix())
+
+
+def _rule_texts() -> dict[str, str]:
+    return {**EXTRA_RULE_TEXT, **{rid: r["text"] for rid, r in codebook.rules().items()}}
+
+
+def _outcome_counts(results: pd.DataFrame) -> dict[str, int]:
+    return {k: int(v) for k, v in results["outcome"].value_counts().items()}
+
+
+def _consistency_cell(res: pd.DataFrame) -> str:
+    bc = res[res["rule_id"].str.match(r"^[BC]\d")]
+    if bc.empty:
+        return '<span class="muted">not checked</span>'
+    n = _outcome_counts(bc)
+    fail = n.get("fail", 0)
+    head = (f'<span class="bad">✘ {fail} failed</span>' if fail else '<span class="ok">✔ none failed</span>')
+    rules = ", ".join(sorted(set(bc.loc[bc["outcome"] == "fail", "rule_id"])))
+    detail = (f"{n.get('pass', 0)} pass · {n.get('assumed_zero', 0)} pass with blanks read as 0 · "
+              f"{n.get('no_data', 0)} no data")
+    return f"{head}{f' ({_esc(rules)})' if rules else ''}<br><span class='muted'>{detail}</span>"
+
+
+def _prose_cell(res: pd.DataFrame) -> str:
+    x6 = res[res["rule_id"] == "X6"]
+    if x6.empty:
+        return '<span class="muted">no figure quoted</span>'
+    bad = int((x6["passed"] == False).sum())  # noqa: E712 — a NULL is not a disagreement
+    if bad:
+        return f'<span class="bad">✘ {bad} of {len(x6)} quotes disagree</span>'
+    return f'<span class="ok">✔ {len(x6)} quotes agree</span>'
+
+
+def _template_cell(res: pd.DataFrame, template: object) -> str:
+    t1 = res[res["rule_id"] == "T1"]
+    label = _esc("unknown" if _missing(template) else template)
+    if t1.empty or t1["passed"].isna().all():
+        return f'{label} <span class="muted">(not checked)</span>'
+    if (t1["passed"] == False).any():  # noqa: E712
+        return f'{label} <span class="warn">✘ not the year\'s template</span>'
+    return f'{label} <span class="ok">✔</span>'
+
+
+def _completeness_cell(r: pd.Series, res: pd.DataFrame) -> str:
+    if _missing(r.get("cells")) or not r["cells"]:
+        return '<span class="muted">no cells</span>'
+    share = float(r["filled"]) / float(r["cells"])
+    parts = [f"{share * 100:.0f}% non-blank <span class='muted'>({int(r['filled'])}/{int(r['cells'])})</span>"]
+    for rule in ("K1", "K2"):
+        k = res[res["rule_id"] == rule]
+        failed = sorted(set(k.loc[k["passed"] == False, "subject"].dropna()))  # noqa: E712
+        if failed:
+            parts.append(f'<span class="warn">✘ {rule}: {_esc(", ".join(failed))}</span>')
+        elif not k.empty:
+            parts.append(f'<span class="ok">✔ {rule}</span>')
+    return "<br>".join(parts)
+
+
+def render(data: YearData, input_dir: Path, page_dir: Path, warehouse_label: str = "",
+           generated_at: dt.datetime | None = None) -> str:
+    """The page's HTML."""
+    generated_at = generated_at or dt.datetime.now(dt.UTC).replace(microsecond=0)
+    reps, res, y = data.reports, data.results, data.year
+    n = len(reps)
+    input_abs = input_dir.resolve()
+    folder_rel = os.path.relpath(input_abs, page_dir.resolve()) if input_abs.anchor == page_dir.resolve().anchor \
+        else str(input_abs)
+    status_counts = reps["quality_status"].value_counts()
+    out: list[str] = []
+    w = out.append
+    w("<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"
+      '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+      '<link rel="icon" href="data:,">\n'
+      f"<title>政府信息公开工作年度报告 {y} — govinfo report</title>\n"
+      f"<style>{CSS.replace('FONTS', FONT_STACK)}</style>\n</head>\n<body>\n")
+    w(f"<h1>政府信息公开工作年度报告 · {y}</h1>\n")
+    w(f'<p class="meta">{n} reports of {y} in the warehouse {_esc(warehouse_label)} · generated '
+      f"{generated_at.isoformat()} by <code>govinfo report</code></p>\n")
+    w(f'<p class="meta">Source files are linked relative to this page, under the input folder '
+      f"<code>{_esc(input_abs)}</code> (<code>{_esc(folder_rel)}</code> from this page's folder). The links work "
+      "while the page and that folder keep their places.</p>\n")
+
+    # -- key figures
+    pooled = data.pooled
+    received = reps["applications_received"]
+    w('<div class="cards">')
+    w(f'<div class="card"><div class="k">Reports 报告</div><div class="v">{n}</div><div class="s">'
+      + " · ".join(f"{_esc(k)} {int(v)}" for k, v in status_counts.items()) + "</div></div>")
+    w(f'<div class="card"><div class="k">Applications received 新收</div><div class="v">'
+      f"{_num(received.sum(min_count=1))}</div><div class=\"s\">{int(received.notna().sum())} of {n} reports give "
+      "it</div></div>")
+    w(f'<div class="card"><div class="k">Processed 办结</div><div class="v">'
+      f"{_num(reps['processed'].sum(min_count=1))}</div><div class=\"s\">{int(reps['processed'].notna().sum())} of "
+      f"{n} reports give it</div></div>")
+    if pooled is not None:
+        w(f'<div class="card"><div class="k">Granted 予以公开 (pooled)</div><div class="v">'
+          f"{_pct(pooled['granted_share'], 1)}</div><div class=\"s\">of processed, over "
+          f"{int(pooled['reports_with_applications'])} reports with applications</div></div>")
+    w("</div>\n")
+
+    # -- totals
+    w("<h2>Applications received and processed 收到和处理政府信息公开申请</h2>\n")
+    w('<p class="note">Per report, column 总计: 一、本年新收 (received) and （七）总计 (processed). A blank table '
+      "is written as blank, not drawn as 0.</p>\n")
+    w(grouped_bar_chart(f"Applications received and processed, {y}", reps["label"].tolist(),
+                        [(label, colour, reps[key].tolist()) for key, label, colour in SERIES]))
+
+    # -- outcome mix
+    w("<h2>Outcome mix 办理结果</h2>\n")
+    w('<p class="note">Each outcome as a share of processed (v_outcome_rates). 不予公开, 无法提供 and 不予处理 sum '
+      "their sub-rows. When the outcome rows do not add up to processed (rule B2), the gap is hatched. The pooled "
+      "row sums each figure over the reports that give it and processed something (v_outcome_rates_year).</p>\n")
+    rows: list[tuple[str, dict | None, str | None]] = []
+    if pooled is not None and not _missing(pooled["processed"]) and pooled["processed"] > 0:
+        rows.append((f"All reports 全部 ({_num(pooled['processed'])})",
+                     {k: pooled[f"{k}_share"] for k, _, _ in OUTCOMES}, None))
+    for r in reps.itertuples():
+        if _missing(r.processed):
+            rows.append((r.label, None, "application table blank — not reported"))
+        elif r.processed == 0:
+            rows.append((r.label, None, "no application processed (0)"))
+        else:
+            rows.append((r.label, {k: getattr(r, f"{k}_share") for k, _, _ in OUTCOMES}, f"n = {_num(r.processed)}"))
+    w(stacked_share_chart(f"Outcome mix, {y}", rows, OUTCOMES))
+
+    # -- rule failure rates
+    texts = _rule_texts()
+    w("<h2>Rule failures 勾稽关系 — share of reports failing each rule</h2>\n")
+    w(f'<p class="note">A report fails a rule when at least one of its results for the rule fails (for example '
+      f"one column of B1). Share = reports failing ÷ the {n} reports of {y}. “Checked” counts the reports where the "
+      "rule had numbers to check.</p>\n")
+    by_rule = []
+    for (rule, level), g in res.groupby(["rule_id", "level"], sort=True):
+        failing = g.loc[g["passed"] == False, "report_id"].nunique()  # noqa: E712
+        checked = g.loc[g["passed"].notna(), "report_id"].nunique()
+        by_rule.append((rule, level, failing, checked))
+    by_rule.sort(key=lambda t: (-t[2], t[0]))
+    w(rate_bar_chart(f"Share of reports failing each rule, {y}",
+                     [(f"{rule} ({level})", failing / n if n else 0.0, LEVEL_COLOUR.get(level, "#7f8c8d"),
+                       f"{failing} of {n} reports ({_pct(failing / n if n else 0, 0)})")
+                      for rule, level, failing, _ in by_rule]))
+    w('<table><thead><tr><th>rule</th><th>level</th><th>what it checks</th><th class="num">reports failing</th>'
+      '<th class="num">checked</th><th class="num">share failing</th></tr></thead><tbody>\n')
+    for rule, level, failing, checked in sorted(by_rule, key=lambda t: t[0]):
+        w(f"<tr><td>{_esc(rule)}</td><td>{_esc(level)}</td><td>{_esc(texts.get(rule, ''))}</td>"
+          f'<td class="num">{failing}</td><td class="num">{checked}</td>'
+          f'<td class="num">{_pct(failing / n if n else 0, 0)}</td></tr>\n')
+    w("</tbody></table>\n")
+
+    # -- scorecard
+    w("<h2>Agency scorecard 机关评分</h2>\n")
+    w('<p class="note"><b>Completeness</b>: cells that say something (a number, 无, or text) ÷ the template\'s cells; '
+      "K1 = a table left entirely blank, K2 = cells missing altogether. <b>Consistency</b>: the template's "
+      "arithmetic rules B1–B4 and C1–C4 (“with blanks read as 0” holds only thanks to blank cells). "
+      "<b>Prose vs table</b>: X6, each figure the prose quotes against its table cell. <b>Template</b>: T1, the "
+      "template matches the year.</p>\n")
+    w("<table><thead><tr><th>agency 机关</th><th>status</th><th>completeness</th><th>consistency (B/C)</th>"
+      "<th>prose vs table (X6)</th><th>template (T1)</th><th>source file</th></tr></thead><tbody>\n")
+    order = reps.assign(_s=reps["quality_status"].map(STATUS_ORDER).fillna(3)).sort_values(["_s", "label"])
+    for _, r in order.iterrows():
+        mine = res[res["report_id"] == r["report_id"]]
+        href = _href(str(r["source_path"]), input_dir, page_dir)
+        w(f"<tr><td>{_esc(r['label'])}</td><td>{_status_badge(r['quality_status'])}</td>"
+          f"<td>{_completeness_cell(r, mine)}</td><td>{_consistency_cell(mine)}</td><td>{_prose_cell(mine)}</td>"
+          f"<td>{_template_cell(mine, r['template_version'])}</td>"
+          f'<td><a href="{_esc(href)}">{_esc(r["source_path"])}</a></td></tr>\n')
+    w("</tbody></table>\n")
+
+    # -- failures in detail
+    w("<h2>Failed rules, with their cells 不通过的规则</h2>\n")
+    fails = data.failures
+    if fails.empty:
+        w('<p class="note">No rule failed.</p>\n')
+    for rid, g in fails.groupby("report_id", sort=False):
+        r = reps[reps["report_id"] == rid]
+        label = r["label"].iloc[0] if len(r) else rid
+        href = _href(str(g["source_path"].iloc[0]), input_dir, page_dir)
+        w(f'<p><b>{_esc(label)}</b> — <a href="{_esc(href)}">{_esc(g["source_path"].iloc[0])}</a></p>'
+          '<ul class="failures">\n')
+        for _, f in g.groupby(["rule_id", "subject", "message"], sort=False, dropna=False):
+            first = f.iloc[0]
+            w(f'<li><span class="{"bad" if first["level"] == "error" else "warn"}">{_esc(first["rule_id"])} '
+              f"({_esc(first['level'])})</span> {_esc(first['message'])}")
+            cells = f[f["cell_status"].notna()]
+            shown = cells[cells["cell_status"] == "number"]
+            shown = (shown if len(shown) else cells).head(8)
+            if len(shown):
+                w('<ul class="cells">')
+                for c in shown.itertuples():
+                    line = "" if _missing(c.source_line) else f" (line {int(c.source_line)})"
+                    w(f"<li><code>{_esc(c.cell_code)}</code> = <code>{_esc(repr(c.raw_text))}</code>{line}</li>")
+                if len(cells) > len(shown):
+                    w(f'<li class="muted">… and {len(cells) - len(shown)} more cells</li>')
+                w("</ul>")
+            w("</li>\n")
+        w("</ul>\n")
+    w('<p class="note">Blank, 无 and absent cells are never read as 0 in the figures above; the rules read them as 0 '
+      "only to check arithmetic, and say so. Built from the warehouse views v_outcome_rates, "
+      "v_outcome_rates_year, v_agency_year and v_rule_failures.</p>\n")
+    w("</body>\n</html>\n")
+    return "".join(out)
+
+
+def write_report(engine: sa.Engine, year: int, out: Path, input_dir: Path, warehouse_label: str = "") -> Path:
+    """Build the page for ``year`` and write it to ``out`` (UTF-8)."""
+    data = gather(engine, year)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render(data, Path(input_dir), out.parent, warehouse_label), encoding="utf-8")
+    return out

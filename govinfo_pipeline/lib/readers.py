@@ -1,0 +1,293 @@
+"""Reading each input format into the parser's Layout: prose lines plus table rows with provenance.
+
+Formats are told by content, not by file name: PDF and DOCX by their magic bytes, HTML and Markdown
+by their markup. Every table becomes a full grid (merged cells repeated into each position they
+cover), so that the same label-driven table reader serves all formats.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+
+from govinfo_pipeline.lib.layout import Cell, Layout, read_layout
+
+MAX_UNZIPPED_BYTES = 100 * 1024 * 1024  # a DOCX that inflates beyond this is treated as a zip bomb
+_BLOCK_TAGS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "tr", "br", "section", "article",
+               "blockquote", "pre", "ul", "ol", "dd", "dt", "header", "footer", "center", "font"}
+_CHROME_TAGS = ("script", "style", "noscript", "nav", "iframe", "select", "button", "form", "head")
+_HTML_HINT = re.compile(r"<(?:!doctype\s+html|html|body|table|div|p)\b", re.I)
+_JS_STRING = re.compile(r'"((?:[^"\\]|\\.)*<table(?:[^"\\]|\\.)*)"', re.S)
+_TITLE_HINT = re.compile(r"(?:19|20)\d{2}\s*年")
+
+
+class Unreadable(Exception):
+    """A file whose format is known but whose content cannot be read; carries a rejection reason."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def sniff_binary(data: bytes) -> str | None:
+    """'pdf', 'docx' or None (not a binary format we read); raises Unreadable for known others."""
+    if data[:5] == b"%PDF-":
+        return "pdf"
+    if data[:4] == b"PK\x03\x04":
+        try:
+            names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+        except zipfile.BadZipFile as exc:
+            raise Unreadable("malformed", f"a damaged zip archive: {exc}") from exc
+        if "word/document.xml" in names:
+            return "docx"
+        raise Unreadable("unsupported_format", "a zip archive that is not a Word document")
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise Unreadable("unsupported_format", "a legacy Word/Excel file (.doc/.xls); save it as .docx")
+    return None
+
+
+def sniff_text(text: str) -> str:
+    """'html', 'markdown' or 'text'."""
+    head = text[:20000]
+    if _HTML_HINT.search(head):
+        return "html"
+    if sum(1 for line in head.split("\n") if line.lstrip().startswith("|")) >= 3:
+        return "markdown"
+    return "text"
+
+
+def _grid(rows: list[list[tuple[str, int, int]]]) -> list[list[str | None]]:
+    """Place (text, rowspan, colspan) cells on the table grid. A cell merged down several rows repeats
+    in each (group labels); a cell merged across columns stands once, at its first column."""
+    grid: dict[tuple[int, int], str | None] = {}
+    width = 0
+    for r, row in enumerate(rows):
+        c = 0
+        for text, rowspan, colspan in row:
+            while (r, c) in grid:
+                c += 1
+            for dr in range(max(rowspan, 1)):
+                for dc in range(max(colspan, 1)):
+                    grid[(r + dr, c + dc)] = text if dc == 0 else None
+            c += max(colspan, 1)
+            width = max(width, c)
+    return [[grid.get((r, c)) for c in range(width)] for r in range(len(rows))]
+
+
+def _groups(table_index: int, grid: list[list[str | None]], page: int | None = None) -> list[list[Cell]]:
+    groups = []
+    for r, row in enumerate(grid):
+        cells = [Cell(text, page=page, table=table_index, row=r, col=c) for c, text in enumerate(row)
+                 if text is not None]
+        if cells:
+            groups.append(cells)
+    return groups
+
+
+# ---- HTML ----
+
+def _html_text(el) -> str:
+    """An element's text with <br> and block boundaries as newlines, NBSP kept."""
+    parts: list[str] = []
+
+    def walk(node):
+        tag = node.tag if isinstance(node.tag, str) else ""
+        if tag == "br":
+            parts.append("\n")
+        elif tag in _BLOCK_TAGS and parts and not parts[-1].endswith("\n"):
+            parts.append("\n")
+        if node.text and tag not in _CHROME_TAGS:
+            parts.append(node.text)
+        for child in node:
+            walk(child)
+            if child.tail:
+                parts.append(child.tail)
+        if tag in _BLOCK_TAGS and tag != "br":
+            parts.append("\n")
+
+    walk(el)
+    return "".join(parts)
+
+
+def _cell_text(td) -> str:
+    text = _html_text(td)
+    lines = [line.strip(" \t\r") for line in text.split("\n")]
+    return "\n".join(line for line in lines if line != "") if any(lines) else text.strip(" \t\r\n")
+
+
+def _report_tables(root) -> list:
+    return [t for t in root.iter("table") if not list(t.iter("table"))[1:]]
+
+
+def read_html(text: str) -> Layout:
+    import lxml.html
+
+    doc = lxml.html.fromstring(text) if text.strip() else None
+    if doc is None:
+        return Layout(lines=[], source_format="html")
+    title = None
+    for h in doc.iter("h1", "h2", "h3"):
+        t = " ".join(h.text_content().split())
+        if _TITLE_HINT.search(t) and ("报告" in t or "公开" in t):
+            title = t
+            break
+    root = doc
+    if not any("申请" in t.text_content() or "第二十条" in t.text_content() for t in doc.iter("table")):
+        # The report body may sit in a script as a string (filled into the page by JavaScript).
+        for script in doc.iter("script"):
+            m = _JS_STRING.search(script.text or "")
+            if m:
+                try:
+                    body = json.loads(f'"{m.group(1)}"')
+                except json.JSONDecodeError:
+                    body = m.group(1).encode().decode("unicode_escape", errors="ignore")
+                root = lxml.html.fromstring(body)
+                break
+    for bad in list(root.iter(*_CHROME_TAGS)):
+        bad.drop_tree()
+    tables = _report_tables(root)
+    groups: list[list[Cell]] = []
+    for i, table in enumerate(tables):
+        rows = []
+        for tr in table.iter("tr"):
+            rows.append([(_cell_text(td), int(td.get("rowspan") or 1), int(td.get("colspan") or 1))
+                         for td in tr if td.tag in ("td", "th")])
+        groups += _groups(i, _grid(rows))
+    for table in tables:  # the prose is what remains
+        table.drop_tree()
+    container = _content_root(root)
+    page_text = _html_text(container)
+    if not groups:  # no <table>: a text dump pasted into the page keeps its tab-separated cells
+        dumped = read_layout(page_text)
+        if dumped.groups:
+            dumped.source_format, dumped.title = "html", title
+            return dumped
+    prose_lines = [" ".join(line.split()) for line in page_text.split("\n")]
+    prose = [(None, line) for line in prose_lines if line]
+    if title and (not prose or prose[0][1] != title):
+        prose.insert(0, (None, title))
+    return Layout(lines=[], groups=groups, prose=prose, title=title, source_format="html")
+
+
+def _content_root(root):
+    """The smallest element holding the report's section headings, so that site chrome is left out."""
+    best = root
+    for el in root.iter("div", "td", "article", "section", "body"):
+        text = el.text_content()
+        if "总体情况" in text and ("主动公开" in text or "存在的主要问题" in text or "其他" in text):
+            if len(text) < len(best.text_content()):
+                best = el
+    return best
+
+
+# ---- DOCX ----
+
+def read_docx(data: bytes) -> Layout:
+    import docx
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        inflated = sum(i.file_size for i in z.infolist())
+    if inflated > MAX_UNZIPPED_BYTES:
+        raise Unreadable("too_large", f"the Word document inflates to {inflated} bytes (a zip bomb?)")
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as exc:
+        raise Unreadable("malformed", f"not a readable Word document: {type(exc).__name__}: {exc}") from exc
+    prose: list[tuple[int | None, str]] = []
+    groups: list[list[Cell]] = []
+    t = 0
+    for child in document.element.body.iterchildren():
+        tag = child.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            text = Paragraph(child, document).text.strip()
+            if text:
+                prose.append((None, text))
+        elif tag == "tbl":
+            table = Table(child, document)
+            grid = []
+            for r in range(len(table.rows)):
+                row, last = [], None
+                for c in range(len(table.columns)):
+                    cell = table.cell(r, c)
+                    row.append(None if cell._tc is last else cell.text)  # merged across columns: once
+                    last = cell._tc
+                grid.append(row)
+            groups += _groups(t, grid)
+            t += 1
+    return Layout(lines=[], groups=groups, prose=prose, source_format="docx")
+
+
+# ---- PDF ----
+
+def read_pdf(data: bytes) -> Layout:
+    import pdfplumber
+
+    try:
+        pdf = pdfplumber.open(io.BytesIO(data))
+    except Exception as exc:
+        name = type(exc).__name__
+        reason = "encrypted" if "password" in str(exc).lower() or "Encrypt" in name else "malformed"
+        raise Unreadable(reason, f"cannot open the PDF: {name}: {exc}") from exc
+    prose: list[tuple[int | None, str]] = []
+    groups: list[list[Cell]] = []
+    t = 0
+    with pdf:
+        for page_no, page in enumerate(pdf.pages, start=1):
+            found = page.find_tables()
+            boxes = [tb.bbox for tb in found]
+
+            def outside(obj, boxes=boxes):
+                x = (obj["x0"] + obj["x1"]) / 2
+                y = (obj["top"] + obj["bottom"]) / 2
+                return not any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in boxes)
+
+            text = page.filter(outside).extract_text() or ""
+            prose += [(None, line.strip()) for line in text.split("\n") if line.strip()]
+            for tb in found:
+                groups += _groups(t, tb.extract(), page=page_no)  # None: a merged cell continues
+                t += 1
+    return Layout(lines=[], groups=groups, prose=prose, source_format="pdf")
+
+
+# ---- Markdown ----
+
+def read_markdown(text: str) -> Layout:
+    """Markdown from a PDF converter: `|`-rows become table rows (header position does not matter)."""
+    prose: list[tuple[int | None, str]] = []
+    groups: list[list[Cell]] = []
+    table = -1
+    in_table = False
+    for number, line in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
+        stripped = line.strip()
+        if stripped.startswith("|"):
+            if not in_table:
+                table += 1
+                in_table = True
+            cells = stripped.strip("|").split("|")
+            if all(re.fullmatch(r"\s*:?-{2,}:?\s*", c) for c in cells):
+                continue
+            groups.append([Cell(c.strip().replace("<br>", "\n").replace("<br/>", "\n"), line=number, table=table,
+                                col=i) for i, c in enumerate(cells)])
+            continue
+        in_table = False
+        if stripped:
+            prose.append((number, stripped.lstrip("#").strip()))
+    return Layout(lines=[], groups=groups, prose=prose, source_format="markdown")
+
+
+def read_any(text: str | None, data: bytes | None, fmt: str) -> Layout:
+    """The Layout of a file of format ``fmt``."""
+    if fmt == "pdf":
+        return read_pdf(data or b"")
+    if fmt == "docx":
+        return read_docx(data or b"")
+    if fmt == "html":
+        return read_html(text or "")
+    if fmt == "markdown":
+        return read_markdown(text or "")
+    return read_layout(text or "")

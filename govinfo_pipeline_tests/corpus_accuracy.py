@@ -1,0 +1,118 @@
+"""Field-level accuracy over the format corpus: cells correct out of cells expected, per format.
+
+    make accuracy        # or: .venv/bin/python -m govinfo_pipeline_tests.corpus_accuracy
+
+Expected cells were written by hand from each document (``corpus/**/*.expected.yaml``). A cell is
+*correct* when value, unit and status match; *flagged* when the parser marked it as not read
+(status ``text`` or ``absent``, or its report ``partial``/``failed``); anything else is *silently
+wrong* — the one outcome that must never happen on a damaged document.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import yaml
+
+from govinfo_pipeline.lib import codebook, ingest
+
+CORPUS = Path(__file__).parent / "corpus"
+FORMAT_OF = {".pdf": "pdf", ".docx": "docx", ".html": "html", ".md": "markdown", ".txt": "text"}
+
+
+def expected_files() -> list[tuple[Path, dict]]:
+    out = []
+    for p in sorted(CORPUS.glob("*/*.expected.yaml")):
+        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+        out.append((p.parent / doc["file"], doc))
+    return out
+
+
+def expected_cells(doc: dict) -> dict[tuple[str, str, str], tuple[float | None, str | None, str]]:
+    template = doc["template_version"]
+    if template == "unknown":
+        return {}
+    app_cols = [c["col"] for c in codebook.load()["application_cols"]]
+    rev_cols = [c["col"] for c in codebook.load()["review_litigation_cols"]]
+    out = {}
+
+    def put(key, token):
+        unit = None
+        if isinstance(token, list):
+            token, unit = token
+        if token in ("blank", "none", "absent"):
+            out[key] = (None, None, token)
+        elif isinstance(token, dict):
+            out[key] = (None, None, "text")
+        else:
+            out[key] = (float(token), unit, "number")
+
+    cells = doc["cells"]
+    for row, cols in (cells.get("proactive") or {}).items():
+        for col, token in cols.items():
+            put(("proactive", row, col), token)
+    for row, values in (cells.get("application") or {}).items():
+        for col, token in zip(app_cols, values, strict=True):
+            put(("application", row, col), token)
+    for row, values in (cells.get("review_litigation") or {}).items():
+        for col, token in zip(rev_cols, values, strict=True):
+            put(("review_litigation", row, col), token)
+    return out
+
+
+def damaged(doc: dict) -> bool:
+    return bool(doc.get("flags")) or doc.get("parse_status") != "parsed"
+
+
+def evaluate() -> tuple[dict, list[dict]]:
+    """Per (format, well-formed|damaged): expected, correct, flagged, silently wrong; plus each miss."""
+    files = expected_files()
+    folders = sorted({p.parent for p, _ in files})
+    parsed: dict[str, dict] = {}
+    for folder in folders:
+        out = ingest.normalize(ingest.read_files(ingest.discover(folder), manifest=ingest.read_manifest(folder)))
+        reps = out["reports"].set_index("report_id")
+        for rid, grp in out["cells"].groupby("report_id"):
+            parsed[reps.at[rid, "source_path"]] = {"report": reps.loc[rid], "cells": grp}
+        for rid in set(reps.index) - set(out["cells"]["report_id"]):
+            parsed[reps.at[rid, "source_path"]] = {"report": reps.loc[rid], "cells": out["cells"].iloc[0:0]}
+    stats: dict = defaultdict(lambda: {"expected": 0, "correct": 0, "flagged": 0, "wrong": 0})
+    misses = []
+    for path, doc in files:
+        kind = (FORMAT_OF[path.suffix], "damaged" if damaged(doc) else "well-formed")
+        got = parsed.get(path.name)
+        want = expected_cells(doc)
+        cells = {} if got is None else {(c.section, c.row, c.col): c for c in got["cells"].itertuples()}
+        report_flagged = got is None or got["report"]["parse_status"] != "parsed"
+        for key, (value, unit, status) in want.items():
+            s = stats[kind]
+            s["expected"] += 1
+            c = cells.get(key)
+            ok = c is not None and c.cell_status == status and (c.unit if isinstance(c.unit, str) else None) == unit \
+                and (c.value == value if value is not None else c.value != c.value or c.value is None)
+            if ok:
+                s["correct"] += 1
+            elif c is None or c.cell_status in ("text", "absent") or report_flagged:
+                s["flagged"] += 1
+            else:
+                s["wrong"] += 1
+                misses.append({"file": path.name, "cell": ".".join(key), "expected": (value, unit, status),
+                               "got": (c.value, c.unit, c.cell_status, c.raw_text)})
+    return dict(stats), misses
+
+
+def main() -> int:
+    stats, misses = evaluate()
+    print(f"{'format':<10} {'documents':<12} {'expected':>9} {'correct':>8} {'flagged':>8} {'wrong':>6}  accuracy")
+    for (fmt, kind), s in sorted(stats.items()):
+        print(f"{fmt:<10} {kind:<12} {s['expected']:>9} {s['correct']:>8} {s['flagged']:>8} {s['wrong']:>6}  "
+              f"{100 * s['correct'] / max(s['expected'], 1):6.1f}%")
+    for m in misses[:40]:
+        print("  silently wrong:", m)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
