@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -200,6 +201,53 @@ def cmd_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from govinfo_pipeline.lib.export import export
+
+    url = args.warehouse or settings.warehouse_url()
+    try:
+        engine = _engine(url, read_only=True)
+        try:
+            files = export(engine, Path(args.out), args.format)
+        finally:
+            engine.dispose()
+    except Exception as exc:
+        return _fail(f"could not export the warehouse at {_redact(url)}: {type(exc).__name__}: "
+                     f"{str(exc).splitlines()[0] if str(exc) else ''}")
+    for f in files:
+        print(f"{f.path}  ({f.rows} rows)" if f.path.suffix != ".md" else str(f.path))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from govinfo_pipeline.lib.htmlreport import NoReports, write_report
+
+    url = args.warehouse or settings.warehouse_url()
+    input_dir = Path(args.input or settings.input_dir())
+    try:
+        engine = _engine(url, read_only=True)
+        try:
+            page = write_report(engine, args.year, Path(args.out), input_dir, warehouse_label=_redact(url))
+        finally:
+            engine.dispose()
+    except NoReports as exc:
+        return _fail(str(exc))
+    except Exception as exc:
+        return _fail(f"could not build the report from {_redact(url)}: {type(exc).__name__}: "
+                     f"{str(exc).splitlines()[0] if str(exc) else ''}")
+    print(page)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from govinfo_pipeline.lib import bench
+
+    formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
+    figures = bench.run(args.reports, Path(args.out), formats, args.seed, Path(args.keep) if args.keep else None)
+    print(json.dumps(figures, ensure_ascii=False, indent=2))
+    return 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     home = settings.ensure_dagster_home()
     root = settings.project_root()
@@ -236,6 +284,26 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_argument("--open", action="store_true", help="open them in a browser")
     docs.add_argument("--no-build", action="store_true", help="only print the path of the docs already built")
     docs.set_defaults(func=cmd_docs)
+    export = sub.add_parser("export", help="write every table and view as CSV or Parquet, with a data dictionary")
+    export.add_argument("--format", choices=["csv", "parquet"], default="csv",
+                        help="csv: UTF-8 with BOM (opens in Excel); parquet: typed columns")
+    export.add_argument("--out", required=True, help="folder to write the files to (created if missing)")
+    export.add_argument("--warehouse")
+    export.set_defaults(func=cmd_export)
+    report = sub.add_parser("report", help="write one self-contained HTML page for a report year")
+    report.add_argument("--year", type=int, required=True)
+    report.add_argument("--out", required=True, help="the HTML file to write")
+    report.add_argument("--input", help="the folder of the source files the page links to (default: data/raw, "
+                                        f"or ${settings.ENV_INPUT})")
+    report.add_argument("--warehouse")
+    report.set_defaults(func=cmd_report)
+    bench = sub.add_parser("bench", help="benchmark N synthetic reports through the pipeline; writes JSON")
+    bench.add_argument("--reports", type=int, required=True)
+    bench.add_argument("--formats", default="txt", help="comma-separated; the generator writes txt")
+    bench.add_argument("--seed", type=int, default=0)
+    bench.add_argument("--out", required=True, help="JSON file for the figures")
+    bench.add_argument("--keep", help="work in this folder and keep the corpus and warehouse")
+    bench.set_defaults(func=cmd_bench)
     ui = sub.add_parser("ui", help="start the Dagster UI (webserver and daemon) on workspace.yaml")
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)

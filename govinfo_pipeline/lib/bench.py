@@ -1,0 +1,124 @@
+"""The benchmark: N synthetic reports through the real pipeline (Dagster, fresh warehouse), measured.
+
+It writes JSON with the pipeline time, the floor (just reading and decoding the same files), per-stage
+seconds from the Dagster event log, peak memory of the pipeline process, a no-change re-run, and the
+correctness oracle: every generated cell and every planted rule failure must be found.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+
+from govinfo_pipeline.lib import synth
+from govinfo_pipeline.lib.decode import decode
+from govinfo_pipeline.lib.ingest import discover
+
+STEPS = {"raw_files": "raw", "normalized": "normalized", "facts": "facts", "warehouse_tables": "warehouse"}
+
+
+def _run_cli(args: list[str], env: dict) -> tuple[subprocess.CompletedProcess, float, float]:
+    """Run ``govinfo`` in a child process; return it, its wall seconds and its peak RSS in MB."""
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "govinfo_pipeline.cli", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    out, err = proc.stdout.read(), proc.stderr.read()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), seconds, usage.ru_maxrss / 1024
+
+
+def _stage_seconds(home: Path, run_id: str) -> dict[str, float]:
+    import dagster as dg
+
+    os.environ["DAGSTER_HOME"] = str(home)
+    starts: dict[str, float] = {}
+    out: dict[str, float] = {}
+    with dg.DagsterInstance.get() as instance:
+        for record in instance.all_logs(run_id):
+            event = record.dagster_event
+            if event is None or record.step_key not in STEPS:
+                continue
+            if event.event_type_value == "STEP_START":
+                starts[record.step_key] = record.timestamp
+            elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and record.step_key in starts:
+                out[STEPS[record.step_key]] = round(record.timestamp - starts[record.step_key], 3)
+    return out
+
+
+def read_floor(folder: Path) -> float:
+    """Seconds to find, read and decode every file: what any pipeline must at least spend."""
+    started = time.perf_counter()
+    for f in discover(folder):
+        decode(f.path.read_bytes())
+    return time.perf_counter() - started
+
+
+def run(reports: int, out: Path, formats: tuple[str, ...] = ("txt",), seed: int = 0,
+        keep: Path | None = None) -> dict:
+    work = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="govinfo-bench-"))
+    corpus, home = work / "raw", work / "dagster_home"
+    for p in (corpus, home):
+        shutil.rmtree(p, ignore_errors=True)
+    db = work / "bench.duckdb"
+    for p in (db, Path(str(db) + ".wal")):
+        p.unlink(missing_ok=True)
+    url = f"duckdb:///{db}"
+    started = time.perf_counter()
+    counts = synth.write_corpus(corpus, reports, seed=seed, formats=formats)
+    oracle_path = work / "oracle.json"
+    (corpus / synth.ORACLE_NAME).replace(oracle_path)
+    generate_seconds = time.perf_counter() - started
+    floor = read_floor(corpus)
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    proc, pipeline_seconds, peak_mb = _run_cli(["run", "--input", str(corpus), "--warehouse", url], env)
+    if proc.returncode != 0:
+        raise RuntimeError(f"the pipeline failed: {proc.stderr[-2000:]}")
+    run_id = next(line.split()[2] for line in proc.stdout.splitlines() if line.startswith("dagster run "))
+    rerun, rerun_seconds, _ = _run_cli(["run", "--input", str(corpus), "--warehouse", url], env)
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        cells = pd.read_sql(sa.text("SELECT report_id, section, row, col, value, unit, cell_status FROM report_cells"),
+                            conn)
+        results = pd.read_sql(sa.text("SELECT report_id, rule_id, subject, passed, level FROM quality_results"), conn)
+        validation = pd.read_sql(sa.text("SELECT suite, failures FROM validations"), conn)
+    engine.dispose()
+    oracle = synth.compare(oracle_path, cells, results)
+    figures = {
+        "reports": reports,
+        "formats": list(formats),
+        "pipeline_seconds": round(pipeline_seconds, 2),
+        "read_floor_seconds": round(floor, 2),
+        "pipeline_to_floor_ratio": round(pipeline_seconds / floor, 1) if floor else None,
+        "rerun_unchanged_seconds": round(rerun_seconds, 2),
+        "rerun_ok": rerun.returncode == 0,
+        "peak_rss_mb": round(peak_mb, 1),
+        "generate_seconds": round(generate_seconds, 2),
+        "stages": _stage_seconds(home, run_id),
+        "validation_suites": int(len(validation)),
+        "oracle_cells_expected": oracle["cells_expected"],
+        "oracle_cells_correct": oracle["cells_correct"],
+        "oracle_rule_failures_expected": oracle["rule_failures_expected"],
+        "oracle_rule_failures_found": oracle["rule_failures_found"],
+        "oracle_unexpected_failures": oracle.get("unexpected_failures"),
+        "corpus": {k: v for k, v in counts.items() if isinstance(v, int)},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+                    "bench_process_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)},
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(figures, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    if not keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return figures
