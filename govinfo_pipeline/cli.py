@@ -55,9 +55,9 @@ def _redact(url: str) -> str:
 def _years_in(root: Path, max_bytes: int) -> list[int]:
     """The report years found in the input folder (read from each file's title)."""
     from govinfo_pipeline.defs.partitions import valid_year
-    from govinfo_pipeline.lib.ingest import discover, read_files
+    from govinfo_pipeline.lib.ingest import discover, read_files, read_manifest
 
-    raw = read_files(discover(root), max_bytes)
+    raw = read_files(discover(root), max_bytes, manifest=read_manifest(root))
     return sorted({int(y) for y in raw["year_hint"].dropna() if valid_year(int(y))})
 
 

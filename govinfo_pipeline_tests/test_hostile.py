@@ -6,8 +6,10 @@ then checks what became of each file, and that the samples were not affected.
 
 from __future__ import annotations
 
+import io
 import os
 import random
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -24,6 +26,16 @@ YANG = (SAMPLES / "003_cc3b440ac1b55c30.txt").read_text(encoding="utf-8")
 def variant(text: str, tag: str) -> str:
     """The same report with one more sentence in its preamble, so that its bytes differ."""
     return text.replace("一、总体情况", f"（{tag}）\n一、总体情况", 1)
+
+
+def encrypted_pdf(source: Path) -> bytes:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(source))
+    writer.encrypt(user_password="secret", owner_password="owner")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def build_matrix(folder: Path, outside: Path) -> dict[str, tuple[str, str]]:
@@ -51,7 +63,7 @@ def build_matrix(folder: Path, outside: Path) -> dict[str, tuple[str, str]]:
     head, _, tail = variant(YANG, "混合编码").partition("二、主动公开政府信息情况")
     put("mixed.txt", head.encode("utf-8") + ("二、主动公开政府信息情况" + tail).encode("gb18030"),
         "UTF-8 and GB18030 mixed", "report:parsed")
-    put("huge.txt", variant(YANG, "大文件").encode() + b"\n" + b"x" * 60_000, "over the size limit",
+    put("huge.txt", variant(YANG, "大文件").encode() + b"\n" + b"x" * 400_000, "over the size limit",
         "rejected:too_large")
     put("报告 2020 (副本).txt", variant(YANG, "中文 名").encode(), "spaces and Chinese in the name", "report:parsed")
     put("a..b.txt", variant(YANG, "点点").encode(), "'..' in the name", "report:parsed")
@@ -62,6 +74,27 @@ def build_matrix(folder: Path, outside: Path) -> dict[str, tuple[str, str]]:
         "二、主动公开政府信息情况\n全年主动公开信息120条。\n".encode(), "no national tables", "report:failed")
     put("page.html", ("<html><head><script>var x='<table>';</script></head><body>"
                       + variant(YANG, "网页") + "</body></html>").encode(), "HTML with a script", "report:parsed")
+    corpus = Path(__file__).parent / "corpus"
+    word = (corpus / "2019" / "tongchuan_zrzy_2020_word.docx").read_bytes()
+    put("word report.docx", word, "a Word report", "report:parsed")
+    put("renamed.pdf", (corpus / "2021" / "qinglan_scj_2022_word.docx").read_bytes(),
+        "a Word file named .pdf (told by content)", "report:parsed")
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("word/document.xml", b"<w:document>" + b" " * 3_000_000 + b"</w:document>")
+    put("bomb.docx", bomb.getvalue(), "a DOCX zip bomb (inflates past the limit)", "rejected:too_large")
+    put("broken.docx", word[:2000], "a truncated DOCX", "rejected:malformed")
+    put("old.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 4000, "a legacy .doc", "rejected:unsupported_format")
+    put("broken.pdf", b"%PDF-1.4\n1 0 obj <</Type /Catalog>> endobj\ntrailer <<>>\n%%EOF\n" + b"junk" * 100,
+        "a malformed PDF", "rejected:malformed")
+    put("locked.pdf", encrypted_pdf(corpus / "2019" / "tongchuan_zrzy_2020_print.pdf"), "an encrypted PDF",
+        "rejected:encrypted")
+    (folder / "manifest.csv").write_text(
+        "path,agency,region,year,source_url\n"
+        "bom.txt,清单里的单位,某市某区,2020,http://gov.example/bom.html\n"
+        "../outside/secret.txt,越界,,2020,http://evil.example/\n"
+        "/etc/passwd,越界,,2020,http://evil.example/\n", encoding="utf-8")
     (outside / "secret.txt").write_text(variant(YANG, "外部"), encoding="utf-8")
     os.symlink(outside / "secret.txt", folder / "link outside.txt")
     cases["link outside.txt"] = ("symlink leaving the folder", "rejected:outside_input")
@@ -81,8 +114,8 @@ def matrix(tmp_path_factory):
     cases = build_matrix(folder, outside)
     url = f"duckdb:///{base / 'wh.duckdb'}"
     home = base / "dagster_home"
-    old = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "GOVINFO_MAX_FILE_BYTES")}
-    os.environ.update(DAGSTER_HOME=str(home), GOVINFO_MAX_FILE_BYTES="50000")
+    old = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "GOVINFO_MAX_FILE_BYTES", "GOVINFO_MAX_UNZIPPED_BYTES")}
+    os.environ.update(DAGSTER_HOME=str(home), GOVINFO_MAX_FILE_BYTES="300000", GOVINFO_MAX_UNZIPPED_BYTES="2000000")
     try:
         result = run_pipeline(str(folder), url)  # the years found: 2015 and 2020, in one run
     finally:
@@ -106,7 +139,8 @@ def outcome_of(url: str, name: str) -> str:
     "empty.txt", "blank lines.txt", "junk.bin", "nul.txt", "notes.txt", "truncated mid-table.txt",
     "truncated mid-char.txt", "gb18030.txt", "utf16.txt", "bom.txt", "mixed.txt", "huge.txt",
     "报告 2020 (副本).txt", "a..b.txt", "x'; DROP TABLE reports; --.txt", "sub/dir/deep.txt", "copy of 杨舍镇.txt",
-    "pre-2019.txt", "page.html", "link outside.txt", "link inside.txt",
+    "pre-2019.txt", "page.html", "link outside.txt", "link inside.txt", "word report.docx", "renamed.pdf",
+    "bomb.docx", "broken.docx", "old.doc", "broken.pdf", "locked.pdf",
 ])
 def test_each_bad_file_ends_as_expected(matrix, name):
     cases, url, _ = matrix
@@ -173,6 +207,22 @@ def test_accounting_balances(matrix):
     assert ledger["files_seen"] == len(cases) + 5
     assert ledger["balanced"]
     assert ledger["reports_loaded"] + ledger["rejections"] == ledger["files_seen"]
+
+
+def test_manifest_overrides_and_stays_inside_the_folder(matrix):
+    _, url, _ = matrix
+    rep = read(url, "SELECT agency_name, region, source_url FROM reports WHERE source_path = 'bom.txt'").iloc[0]
+    assert (rep["agency_name"], rep["region"], rep["source_url"]) == ("清单里的单位", "某市某区",
+                                                                      "http://gov.example/bom.html")
+    assert read(url, "SELECT COUNT(*) AS n FROM reports WHERE agency_name = '越界'")["n"][0] == 0
+    assert read(url, "SELECT COUNT(*) AS n FROM reports WHERE source_url LIKE '%evil%'")["n"][0] == 0
+
+
+def test_formats_are_told_by_content(matrix):
+    _, url, _ = matrix
+    fmt = read(url, "SELECT source_path, source_format FROM reports").set_index("source_path")["source_format"]
+    assert fmt["renamed.pdf"] == "docx" and fmt["word report.docx"] == "docx" and fmt["page.html"] == "html"
+    assert fmt["bom.txt"] == "text"
 
 
 def test_sql_in_a_file_name_is_only_data(matrix):

@@ -126,6 +126,10 @@ def test_changed_file_replaces_its_report_as_one_unit(sample_dir, dagster_home, 
     old_id = before.loc[name, "report_id"]
     for table in ("report_cells", "report_sections", "quality_results"):
         assert read(url, f"SELECT COUNT(*) AS n FROM {table} WHERE report_id = '{old_id}'")["n"][0] == 0
+    history = read(url, "SELECT * FROM report_history")
+    assert list(history["source_path"]) == [name]
+    assert history["report_id"][0] == old_id and history["replaced_by"][0] == after.loc[name, "report_id"]
+    assert history["source_sha256"][0].startswith(old_id)
     untouched = [n for n in after.index if n != name]
     assert (after.loc[untouched, "loaded_at"] == before.loc[untouched, "loaded_at"]).all()
     # The corrected cell now satisfies B3 and B2 (the total column sums to 19); only the prose's

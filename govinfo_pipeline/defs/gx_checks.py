@@ -42,8 +42,8 @@ def run_suite(
                 "asset_key": dg.AssetKey.from_coercible(asset).to_user_string(),
                 "partitions": partition_label(context), "success": result.success,
                 "critical_failed": result.critical_failed, "evaluated": result.evaluated,
-                "unsuccessful": result.unsuccessful, "failures": json.dumps(result.failures, ensure_ascii=False,
-                                                                            default=str),
+                "unsuccessful": result.unsuccessful, "rows": len(df), "seconds": round(seconds, 4),
+                "failures": json.dumps(result.failures, ensure_ascii=False, default=str),
             })
             engine.dispose()
         except Exception as exc:  # the check's verdict stands even if it cannot be stored

@@ -9,7 +9,7 @@ import dagster as dg
 
 from govinfo_pipeline.defs.partitions import valid_year, year_partitions
 from govinfo_pipeline.defs.resources import SourceFolder
-from govinfo_pipeline.lib.ingest import discover, read_files
+from govinfo_pipeline.lib.ingest import discover, read_files, read_manifest
 
 ingest_job = dg.define_asset_job(
     "ingest", selection=dg.AssetSelection.all(), partitions_def=year_partitions,
@@ -46,7 +46,7 @@ def new_files(context: dg.SensorEvaluationContext, source: SourceFolder):
             changed.append(f)
     if not changed:
         return dg.SensorResult(skip_reason="no new or changed files", cursor=json.dumps(current))
-    raw = read_files(changed, source.max_file_bytes)
+    raw = read_files(changed, source.max_file_bytes, manifest=read_manifest(root))
     by_year: dict[str, list[str]] = {}
     for rel, year in zip(raw["source_path"], raw["year_hint"], strict=True):
         key = str(int(year)) if valid_year(None if year is None or year != year else int(year)) else None

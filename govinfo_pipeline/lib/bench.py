@@ -93,7 +93,7 @@ def run(reports: int, out: Path, formats: tuple[str, ...] = ("txt",), seed: int 
         cells = pd.read_sql(sa.text("SELECT report_id, section, row, col, value, unit, cell_status FROM report_cells"),
                             conn)
         results = pd.read_sql(sa.text("SELECT report_id, rule_id, subject, passed, level FROM quality_results"), conn)
-        validation = pd.read_sql(sa.text("SELECT suite, failures FROM validations"), conn)
+        validation = pd.read_sql(sa.text("SELECT suite, seconds FROM validations"), conn)
     engine.dispose()
     oracle = synth.compare(oracle_path, cells, results)
     figures = {
@@ -108,6 +108,7 @@ def run(reports: int, out: Path, formats: tuple[str, ...] = ("txt",), seed: int 
         "generate_seconds": round(generate_seconds, 2),
         "stages": _stage_seconds(home, run_id),
         "validation_suites": int(len(validation)),
+        "validation_seconds": round(float(validation["seconds"].sum()), 2),
         "oracle_cells_expected": oracle["cells_expected"],
         "oracle_cells_correct": oracle["cells_correct"],
         "oracle_rule_failures_expected": oracle["rule_failures_expected"],

@@ -38,6 +38,7 @@ SERIES = (("applications_received", "新收 received", "#0072B2"), ("processed",
 LEVEL_COLOUR = {"error": "#C0392B", "warning": "#D68910"}
 STATUS_ORDER = {"errors": 0, "warnings": 1, "passed": 2}
 FILLED = ("number", "none", "text")  # a cell that says something (无 included); blank and absent do not
+MAX_BARS = 40  # agencies per chart; the scorecard lists them all
 EXTRA_RULE_TEXT = {"K1": "a table left entirely blank: incomplete, not zero",
                    "K2": "cells missing from the report altogether"}
 
@@ -89,9 +90,9 @@ def gather(engine: sa.Engine, year: int) -> YearData:
         cells=("n", "sum"), filled=("filled", "sum"))
     reports = reports.merge(filled, left_on="report_id", right_index=True, how="left")
     reports["label"] = _labels(reports)
-    reports = reports.assign(_order=reports["quality_status"].map(STATUS_ORDER).fillna(3)).sort_values(
-        ["applications_received", "processed", "label"], ascending=[False, False, True], na_position="last")
-    return YearData(y, reports.drop(columns="_order").reset_index(drop=True),
+    reports = reports.sort_values(["applications_received", "processed", "label"], ascending=[False, False, True],
+                                  na_position="last")
+    return YearData(y, reports.reset_index(drop=True),
                     None if pooled.empty else pooled.iloc[0], results, failures)
 
 
@@ -213,7 +214,7 @@ def stacked_share_chart(title: str, rows: list[tuple[str, dict | None, str | Non
     plot_x = label_w
     totals = [sum(float(v) for v in shares.values() if not _missing(v)) for _, shares, _ in rows if shares]
     scale = max([1.0, *totals])
-    plot_w = (width - label_w - 30) / scale * 1.0
+    plot_w = (width - label_w - 90) / scale
     hatch = "hatch-unaccounted"
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
              f'width="{width}" height="{height}" role="img" aria-label="{_esc(title)}"><title>{_esc(title)}</title>',
@@ -360,6 +361,8 @@ def _consistency_cell(res: pd.DataFrame) -> str:
         return '<span class="muted">not checked</span>'
     n = _outcome_counts(bc)
     fail = n.get("fail", 0)
+    if not fail and not n.get("pass", 0) and not n.get("assumed_zero", 0):
+        return f'<span class="muted">nothing to check: {n.get("no_data", 0)} results without data</span>'
     head = (f'<span class="bad">✘ {fail} failed</span>' if fail else '<span class="ok">✔ none failed</span>')
     rules = ", ".join(sorted(set(bc.loc[bc["outcome"] == "fail", "rule_id"])))
     detail = (f"{n.get('pass', 0)} pass · {n.get('assumed_zero', 0)} pass with blanks read as 0 · "
@@ -403,8 +406,9 @@ def _completeness_cell(r: pd.Series, res: pd.DataFrame) -> str:
 
 
 def render(data: YearData, input_dir: Path, page_dir: Path, warehouse_label: str = "",
-           generated_at: dt.datetime | None = None) -> str:
-    """The page's HTML."""
+           generated_at: dt.datetime | None = None, max_bars: int = MAX_BARS) -> str:
+    """The page's HTML. The per-agency charts show the ``max_bars`` reports with the most applications; the
+    scorecard lists every report."""
     generated_at = generated_at or dt.datetime.now(dt.UTC).replace(microsecond=0)
     reps, res, y = data.reports, data.results, data.year
     n = len(reps)
@@ -448,19 +452,26 @@ def render(data: YearData, input_dir: Path, page_dir: Path, warehouse_label: str
     w("<h2>Applications received and processed 收到和处理政府信息公开申请</h2>\n")
     w('<p class="note">Per report, column 总计: 一、本年新收 (received) and （七）总计 (processed). A blank table '
       "is written as blank, not drawn as 0.</p>\n")
-    w(grouped_bar_chart(f"Applications received and processed, {y}", reps["label"].tolist(),
-                        [(label, colour, reps[key].tolist()) for key, label, colour in SERIES]))
+    shown = reps.head(max_bars)  # reps come sorted by applications received, most first
+    if len(shown) < n:
+        w(f'<p class="note">The charts show the {len(shown)} reports with the most applications received, of {n}; '
+          "the scorecard below lists every report.</p>\n")
+    w(grouped_bar_chart(f"Applications received and processed, {y}", shown["label"].tolist(),
+                        [(label, colour, shown[key].tolist()) for key, label, colour in SERIES]))
 
     # -- outcome mix
     w("<h2>Outcome mix 办理结果</h2>\n")
     w('<p class="note">Each outcome as a share of processed (v_outcome_rates). 不予公开, 无法提供 and 不予处理 sum '
-      "their sub-rows. When the outcome rows do not add up to processed (rule B2), the gap is hatched. The pooled "
-      "row sums each figure over the reports that give it and processed something (v_outcome_rates_year).</p>\n")
+      "their sub-rows. When the outcome rows do not add up to processed (rule B2), or an outcome is left blank, the "
+      "gap is hatched. The first row pools the reports that processed at least one application: each outcome "
+      "summed over them ÷ their processed summed.</p>\n")
     rows: list[tuple[str, dict | None, str | None]] = []
-    if pooled is not None and not _missing(pooled["processed"]) and pooled["processed"] > 0:
-        rows.append((f"All reports 全部 ({_num(pooled['processed'])})",
-                     {k: pooled[f"{k}_share"] for k, _, _ in OUTCOMES}, None))
-    for r in reps.itertuples():
+    active = reps[reps["processed"] > 0]
+    if len(active):
+        base = float(active["processed"].sum())
+        rows.append((f"Pooled 全部 · {len(active)} reports",
+                     {k: active[k].sum() / base for k, _, _ in OUTCOMES}, f"n = {_num(base)}"))
+    for r in shown.itertuples():
         if _missing(r.processed):
             rows.append((r.label, None, "application table blank — not reported"))
         elif r.processed == 0:
@@ -473,7 +484,7 @@ def render(data: YearData, input_dir: Path, page_dir: Path, warehouse_label: str
     texts = _rule_texts()
     w("<h2>Rule failures 勾稽关系 — share of reports failing each rule</h2>\n")
     w(f'<p class="note">A report fails a rule when at least one of its results for the rule fails (for example '
-      f"one column of B1). Share = reports failing ÷ the {n} reports of {y}. “Checked” counts the reports where the "
+      f"one column of B1). Share = reports failing ÷ the {n} reports of {y}. \"Checked\" counts the reports where the "
       "rule had numbers to check.</p>\n")
     by_rule = []
     for (rule, level), g in res.groupby(["rule_id", "level"], sort=True):
@@ -497,7 +508,7 @@ def render(data: YearData, input_dir: Path, page_dir: Path, warehouse_label: str
     w("<h2>Agency scorecard 机关评分</h2>\n")
     w('<p class="note"><b>Completeness</b>: cells that say something (a number, 无, or text) ÷ the template\'s cells; '
       "K1 = a table left entirely blank, K2 = cells missing altogether. <b>Consistency</b>: the template's "
-      "arithmetic rules B1–B4 and C1–C4 (“with blanks read as 0” holds only thanks to blank cells). "
+      "arithmetic rules B1–B4 and C1–C4 (a pass \"with blanks read as 0\" holds only thanks to blank cells). "
       "<b>Prose vs table</b>: X6, each figure the prose quotes against its table cell. <b>Template</b>: T1, the "
       "template matches the year.</p>\n")
     w("<table><thead><tr><th>agency 机关</th><th>status</th><th>completeness</th><th>consistency (B/C)</th>"

@@ -156,6 +156,11 @@ def read_files(files: list[SourceFile], max_bytes: int = DEFAULT_MAX_BYTES,
     return df
 
 
+def _given(value):
+    """A manifest value, or None where the manifest says nothing (pandas gives NaN for those)."""
+    return None if value is None or (isinstance(value, float) and value != value) else value
+
+
 def _looks_like_report(text: str) -> bool:
     return any(k in text for k in ("信息公开", "政务公开", "依申请公开"))
 
@@ -196,14 +201,14 @@ def normalize(raw: pd.DataFrame) -> dict[str, pd.DataFrame]:
             continue
         reports.append({
             "report_id": rid, "source_path": r.source_path, "source_sha256": r.source_sha256,
-            "agency_name": r.manifest_agency or parsed.agency_name,
-            "report_year": r.manifest_year or parsed.report_year,
+            "agency_name": _given(r.manifest_agency) or parsed.agency_name,
+            "report_year": int(_given(r.manifest_year) or 0) or parsed.report_year,
             "template_version": parsed.template_version, "title": parsed.title,
             "parse_status": parsed.parse_status, "quality_status": None, "encoding": r.encoding,
             "source_format": r.source_format, "source_size": r.source_size, "parser_version": PARSER_VERSION,
             "n_cells": len(parsed.cells),
             "parse_notes": "\n".join(parsed.notes + ([f"decoding: {r.detail}"] if r.detail else [])) or None,
-            "preamble": parsed.preamble, "region": r.manifest_region, "source_url": r.source_url,
+            "preamble": parsed.preamble, "region": _given(r.manifest_region), "source_url": _given(r.source_url),
         })
         cells.extend({**c, "report_id": rid} for c in parsed.cells)
         sections.extend({"report_id": rid, "section_no": s.section_no, "heading": s.heading,

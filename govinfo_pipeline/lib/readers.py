@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import zipfile
 
 from govinfo_pipeline.lib.layout import Cell, Layout, read_layout
 
-MAX_UNZIPPED_BYTES = 100 * 1024 * 1024  # a DOCX that inflates beyond this is treated as a zip bomb
+
+def max_unzipped_bytes() -> int:
+    """A DOCX that inflates beyond this (GOVINFO_MAX_UNZIPPED_BYTES, default 100 MB) is a zip bomb."""
+    return int(os.environ.get("GOVINFO_MAX_UNZIPPED_BYTES") or 100 * 1024 * 1024)
 _BLOCK_TAGS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "tr", "br", "section", "article",
                "blockquote", "pre", "ul", "ol", "dd", "dt", "header", "footer", "center", "font"}
 _CHROME_TAGS = ("script", "style", "noscript", "nav", "iframe", "select", "button", "form", "head")
@@ -192,7 +196,7 @@ def read_docx(data: bytes) -> Layout:
 
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         inflated = sum(i.file_size for i in z.infolist())
-    if inflated > MAX_UNZIPPED_BYTES:
+    if inflated > max_unzipped_bytes():
         raise Unreadable("too_large", f"the Word document inflates to {inflated} bytes (a zip bomb?)")
     try:
         document = docx.Document(io.BytesIO(data))
@@ -227,30 +231,47 @@ def read_docx(data: bytes) -> Layout:
 def read_pdf(data: bytes) -> Layout:
     import pdfplumber
 
+    def unreadable(exc: Exception) -> Unreadable:
+        name = type(exc).__name__
+        chain = [exc, exc.__cause__, exc.__context__, *[a for a in exc.args if isinstance(a, BaseException)]]
+        words = " ".join(f"{type(e).__name__} {e}" for e in chain if e is not None).lower()
+        encrypted = "password" in words or "encrypt" in words
+        if encrypted:
+            return Unreadable("encrypted", "the PDF is encrypted (it needs a password to open); "
+                                           "an unprotected copy is needed")
+        return Unreadable("malformed", f"a malformed PDF that cannot be read: {name}: {exc}")
+
     try:
         pdf = pdfplumber.open(io.BytesIO(data))
     except Exception as exc:
-        name = type(exc).__name__
-        reason = "encrypted" if "password" in str(exc).lower() or "Encrypt" in name else "malformed"
-        raise Unreadable(reason, f"cannot open the PDF: {name}: {exc}") from exc
+        raise unreadable(exc) from exc
+    try:
+        return _pdf_layout(pdf)
+    except Exception as exc:
+        raise unreadable(exc) from exc
+    finally:
+        pdf.close()
+
+
+def _pdf_layout(pdf) -> Layout:
+    """Tables from the page layout (pdfplumber); the text outside them is the prose."""
     prose: list[tuple[int | None, str]] = []
     groups: list[list[Cell]] = []
     t = 0
-    with pdf:
-        for page_no, page in enumerate(pdf.pages, start=1):
-            found = page.find_tables()
-            boxes = [tb.bbox for tb in found]
+    for page_no, page in enumerate(pdf.pages, start=1):
+        found = page.find_tables()
+        boxes = [tb.bbox for tb in found]
 
-            def outside(obj, boxes=boxes):
-                x = (obj["x0"] + obj["x1"]) / 2
-                y = (obj["top"] + obj["bottom"]) / 2
-                return not any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in boxes)
+        def outside(obj, boxes=boxes):
+            x = (obj["x0"] + obj["x1"]) / 2
+            y = (obj["top"] + obj["bottom"]) / 2
+            return not any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in boxes)
 
-            text = page.filter(outside).extract_text() or ""
-            prose += [(None, line.strip()) for line in text.split("\n") if line.strip()]
-            for tb in found:
-                groups += _groups(t, tb.extract(), page=page_no)  # None: a merged cell continues
-                t += 1
+        text = page.filter(outside).extract_text() or ""
+        prose += [(None, line.strip()) for line in text.split("\n") if line.strip()]
+        for tb in found:
+            groups += _groups(t, tb.extract(), page=page_no)  # None: a merged cell continues
+            t += 1
     return Layout(lines=[], groups=groups, prose=prose, source_format="pdf")
 
 

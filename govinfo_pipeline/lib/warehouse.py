@@ -104,6 +104,8 @@ validations = sa.Table(
     sa.Column("evaluated", sa.Integer),
     sa.Column("unsuccessful", sa.Integer),
     sa.Column("failures", sa.Text),  # JSON list: expectation, severity, kwargs, unexpected_count, examples
+    sa.Column("rows", sa.BigInteger),
+    sa.Column("seconds", sa.Double),  # the time the validation took
     sa.Column("validated_at", sa.DateTime, nullable=False),
 )
 

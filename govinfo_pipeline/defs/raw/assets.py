@@ -11,7 +11,7 @@ from govinfo_pipeline.defs.gx_checks import run_suite, suite_spec
 from govinfo_pipeline.defs.partitions import batch_policy, partition_years, valid_year, year_partitions
 from govinfo_pipeline.defs.resources import SourceFolder, Warehouse
 from govinfo_pipeline.lib.checkframes import raw_view
-from govinfo_pipeline.lib.ingest import discover, read_files
+from govinfo_pipeline.lib.ingest import discover, read_files, read_manifest
 
 
 class RawConfig(dg.Config):
@@ -39,7 +39,7 @@ def raw_files(context: dg.AssetExecutionContext, config: RawConfig, source: Sour
         missing = wanted - {f.rel for f in files}
         if missing:
             raise dg.Failure(f"not found in {root}: {', '.join(sorted(missing))}")
-    raw = read_files(files, source.max_file_bytes)
+    raw = read_files(files, source.max_file_bytes, manifest=read_manifest(root))
     years = partition_years(context)
     hint = raw["year_hint"]
     keep = hint.isin(years) | ~hint.map(lambda y: valid_year(None if pd.isna(y) else int(y)))
