@@ -56,6 +56,7 @@ class TableResult:
     cells: list[dict] = field(default_factory=list)
     found_tables: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
+    unread_rows: list[str] = field(default_factory=list)  # rows kept as text: their cells could not be aligned
 
 
 def _label_matches(cell_text: str, label: str, aliases: tuple[str, ...] = ()) -> bool:
@@ -142,6 +143,7 @@ def _labelled_rows(
         if values is None:
             result.notes.append(f"{section}.{spec.row}: row not found")
         if spec.row in misaligned:
+            result.unread_rows.append(f"{section}.{spec.row}")
             whole = Cell(" | ".join(c.raw for c in values), line=values[0].line, page=values[0].page,
                          table=values[0].table, row=values[0].row)
             for col in spec.cols:
