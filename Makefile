@@ -5,7 +5,7 @@ PYTHON ?= python3
 UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 
-.PHONY: setup run test lint ui fuzz clean
+.PHONY: setup run test lint ui fuzz accuracy bench clean
 FUZZ_SECONDS ?= 120
 
 .tools/bin/uv:
@@ -31,6 +31,15 @@ lint: setup
 
 ui: setup
 	.venv/bin/govinfo ui
+
+# Field-level accuracy over the format corpus (cells correct / expected, per format).
+accuracy: setup
+	.venv/bin/python -m govinfo_pipeline_tests.corpus_accuracy
+
+# Benchmark: BENCH_REPORTS synthetic reports through the pipeline; figures to bench/.
+BENCH_REPORTS ?= 1000
+bench: setup
+	.venv/bin/govinfo bench --reports $(BENCH_REPORTS) --out bench/bench_$(BENCH_REPORTS).json
 
 # Coverage-guided fuzzing of the parser (atheris); a separate command, not part of CI.
 fuzz: setup

@@ -123,6 +123,9 @@ def _labelled_rows(
         # Converters render a label merged over several columns as the label plus empty cells.
         while len(values) > len(spec.cols) and not clean(values[0].raw):
             values = values[1:]
+        # …and pad a short row out to the table's width with empty cells.
+        while len(values) > len(spec.cols) and not clean(values[-1].raw):
+            values = values[:-1]
         if len(values) > len(spec.cols) and len(spec.cols) > 1:
             # More cells than the template has: which is which cannot be told, so none is read as a number.
             result.notes.append(f"{section}.{spec.row}: {len(values)} cells where the template has "
