@@ -27,10 +27,13 @@ def duplicate_accounting(raw: pd.DataFrame, reports: pd.DataFrame, rejections: p
                              "accounted": pd.Series(dtype=int)})
     n_rep = reports.groupby("source_sha256").size()
     n_rej = rejections[rejections["reason"] == "duplicate_content"].groupby("source_sha256").size()
+    unchanged = raw[raw["unchanged"].eq(True)] if "unchanged" in raw else raw.iloc[0:0]
+    n_held = unchanged.groupby("source_sha256").size()  # already loaded, skipped this run
     return pd.DataFrame({
         "source_sha256": dup.index,
         "files": dup.to_numpy(),
-        "accounted": (dup.index.map(n_rep).fillna(0) + dup.index.map(n_rej).fillna(0)).astype(int),
+        "accounted": (dup.index.map(n_rep).fillna(0) + dup.index.map(n_rej).fillna(0)
+                      + dup.index.map(n_held).fillna(0)).astype(int),
     })
 
 

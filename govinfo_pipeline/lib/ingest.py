@@ -23,7 +23,7 @@ DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 IGNORED_NAMES = frozenset({"manifest.csv", ".gitkeep", ".DS_Store", "Thumbs.db"})
 RAW_COLUMNS = ["source_path", "source_sha256", "source_size", "source_format", "encoding", "text", "blob",
                "year_hint", "reason", "detail", "manifest_agency", "manifest_region", "manifest_year",
-               "source_url"]
+               "source_url", "unchanged"]
 MANIFEST = "manifest.csv"
 REJECTION_COLUMNS = ["source_path", "source_sha256", "reason", "detail", "duplicate_of"]
 REPORT_COLUMNS = [
@@ -156,6 +156,17 @@ def read_files(files: list[SourceFile], max_bytes: int = DEFAULT_MAX_BYTES,
     return df
 
 
+def mark_unchanged(raw: pd.DataFrame, held: pd.DataFrame) -> pd.DataFrame:
+    """Flag files the warehouse already holds as reports with the same bytes, path and parser version:
+    later stages skip them, so a re-run on unchanged input does almost nothing."""
+    if held.empty or raw.empty:
+        return raw.assign(unchanged=False)
+    current = held[held["parser_version"] == PARSER_VERSION]
+    known = set(zip(current["source_path"], current["source_sha256"], strict=True))
+    flags = [(p, h) in known for p, h in zip(raw["source_path"], raw["source_sha256"], strict=True)]
+    return raw.assign(unchanged=flags)
+
+
 def _given(value):
     """A manifest value, or None where the manifest says nothing (pandas gives NaN for those)."""
     return None if value is None or (isinstance(value, float) and value != value) else value
@@ -169,7 +180,12 @@ def normalize(raw: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Parse every decoded file; duplicates and failures become rejections."""
     reports, cells, sections, claims, rejected = [], [], [], [], []
     first_by_sha: dict[str, str] = {}
+    unchanged_paths: set[str] = set()
     for r in raw.sort_values("source_path").itertuples(index=False):
+        if getattr(r, "unchanged", False) is True:  # already in the warehouse, as it is now
+            first_by_sha.setdefault(r.source_sha256, r.source_path)
+            unchanged_paths.add(r.source_path)
+            continue
         if r.reason is not None:
             rejected.append({"source_path": r.source_path, "source_sha256": r.source_sha256, "reason": r.reason,
                              "detail": r.detail, "duplicate_of": None})
@@ -225,7 +241,8 @@ def normalize(raw: pd.DataFrame) -> dict[str, pd.DataFrame]:
     report_paths = set(out["reports"]["source_path"])
     out["files"] = pd.DataFrame({
         "source_path": raw["source_path"], "source_sha256": raw["source_sha256"],
-        "outcome": ["report" if p in report_paths else "rejected" for p in raw["source_path"]],
+        "outcome": ["unchanged" if p in unchanged_paths else "report" if p in report_paths else "rejected"
+                    for p in raw["source_path"]],
     })
     out["reports"]["report_year"] = out["reports"]["report_year"].astype("Int64")
     out["reports"]["source_size"] = out["reports"]["source_size"].astype("Int64")

@@ -156,25 +156,26 @@ def _domain_rule(cells: pd.DataFrame, rule_id: str, sections: tuple[str, ...], k
     )
     bad = bad_number | (d["cell_status"] == "text")
     d = d.assign(bad=bad, is_num=is_num)
-    rows = []
-    for report_id, grp in d.groupby("report_id", sort=False):
-        offenders = grp[grp["bad"]]
-        listed = "; ".join(
-            f"{r.section}.{r.row}.{r.col}={r.raw_text!r} (line {r.source_line})"
-            for r in offenders.head(10).itertuples()
-        )
-        has_numbers = bool(grp["is_num"].any() or len(offenders))
-        passed = None if not has_numbers else offenders.empty
-        rows.append({
-            "report_id": report_id, "rule_id": rule_id, "level": _level(rule_id), "passed": passed,
-            "outcome": "no_data" if passed is None else ("pass" if passed else "fail"),
-            "subject": ",".join(sections), "expected": 0.0, "observed": float(len(offenders)),
-            "operands": f"every cell of {', '.join(sections)}",
-            "cells": ",".join(f"{r.section}.{r.row}.{r.col}" for r in offenders.itertuples()) or None,
-            "message": f"{rule_id}: {codebook.rules()[rule_id]['text']}"
-            + (f"; {len(offenders)} cells break it: {listed}" if len(offenders) else ""),
-        })
-    return _frame(rows)
+    per = d.groupby("report_id", sort=False).agg(n_bad=("bad", "sum"), n_num=("is_num", "sum"))
+    offenders = d[d["bad"]]
+    listed = (offenders["section"] + "." + offenders["row"] + "." + offenders["col"] + "="
+              + offenders["raw_text"].map(repr) + " (line " + offenders["source_line"].astype(str) + ")")
+    codes = (offenders["section"] + "." + offenders["row"] + "." + offenders["col"])
+    by_report_listed = listed.groupby(offenders["report_id"]).agg(lambda x: "; ".join(x.head(10)))
+    by_report_codes = codes.groupby(offenders["report_id"]).agg(",".join)
+    has_numbers = (per["n_num"] + per["n_bad"]) > 0
+    passed = pd.Series(per["n_bad"] == 0, dtype="boolean").where(has_numbers, pd.NA)
+    text = codebook.rules()[rule_id]["text"]
+    out = pd.DataFrame({
+        "report_id": per.index, "rule_id": rule_id, "level": _level(rule_id), "passed": passed.to_numpy(),
+        "outcome": np.where(~has_numbers, "no_data", np.where(per["n_bad"] == 0, "pass", "fail")),
+        "subject": ",".join(sections), "expected": 0.0, "observed": per["n_bad"].astype(float).to_numpy(),
+        "operands": f"every cell of {', '.join(sections)}",
+        "cells": per.index.map(by_report_codes).to_numpy(),
+        "message": (f"{rule_id}: {text}" + pd.Series(per.index.map(by_report_listed), index=per.index).map(
+            lambda x: "" if not isinstance(x, str) else f"; cells that break it: {x}")).to_numpy(),
+    })
+    return _frame(out)
 
 
 def _template_year(reports: pd.DataFrame) -> pd.DataFrame:

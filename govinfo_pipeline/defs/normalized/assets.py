@@ -43,6 +43,7 @@ def normalized(context: dg.AssetExecutionContext, raw_files: pd.DataFrame, wareh
         if name == "files":
             meta["reports"] = int((df["outcome"] == "report").sum())
             meta["rejected"] = int((df["outcome"] == "rejected").sum())
+            meta["unchanged"] = int((df["outcome"] == "unchanged").sum())
         if name == "rejections" and not df.empty:
             meta["by_reason"] = dg.MetadataValue.json(df["reason"].value_counts().to_dict())
         yield dg.Output(df, output_name=name, metadata=meta)

@@ -10,8 +10,9 @@ from pydantic import Field
 from govinfo_pipeline.defs.gx_checks import run_suite, suite_spec
 from govinfo_pipeline.defs.partitions import batch_policy, partition_years, valid_year, year_partitions
 from govinfo_pipeline.defs.resources import SourceFolder, Warehouse
+from govinfo_pipeline.lib import warehouse as wh
 from govinfo_pipeline.lib.checkframes import raw_view
-from govinfo_pipeline.lib.ingest import discover, read_files, read_manifest
+from govinfo_pipeline.lib.ingest import discover, mark_unchanged, read_files, read_manifest
 
 
 class RawConfig(dg.Config):
@@ -46,10 +47,17 @@ def raw_files(context: dg.AssetExecutionContext, config: RawConfig, source: Sour
     if config.files:
         keep[:] = True
     raw = raw[keep.astype(bool)].reset_index(drop=True)
+    engine = warehouse.engine()
+    try:
+        held, _ = wh.existing_fingerprints(engine)
+    finally:
+        engine.dispose()
+    raw = mark_unchanged(raw, held)
     yield dg.Output(raw, metadata={
         "files": len(raw),
         "decoded": int(raw["text"].notna().sum()),
         "unreadable": int(raw["reason"].notna().sum()),
+        "unchanged": int(raw["unchanged"].sum()),
         "input_folder": str(root),
         "dagster/row_count": len(raw),
     })
