@@ -5,7 +5,7 @@ PYTHON ?= python3
 UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 
-.PHONY: setup run test lint ui fuzz accuracy bench clean
+.PHONY: setup browser run test lint ui fuzz accuracy bench clean
 FUZZ_SECONDS ?= 120
 
 .tools/bin/uv:
@@ -21,7 +21,13 @@ setup: .venv/.synced
 run: setup
 	.venv/bin/govinfo run
 
-test: setup
+# The HTML report is tested in a real headless Chromium (Debian's package); installed here if missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
+		(apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) || \
+		echo "chromium not installed: the browser test of the HTML report will be skipped"; }
+
+test: setup browser
 	.venv/bin/ruff check .
 	.venv/bin/pytest -ra
 

@@ -14,7 +14,8 @@ def raw_view(raw: pd.DataFrame) -> pd.DataFrame:
     """Raw records without the text itself, plus whether each was decoded."""
     view = raw.drop(columns=["text", "blob"]).copy()
     view["decoded"] = raw["text"].notna() | raw["blob"].notna()
-    view["text_chars"] = raw["text"].str.len().fillna(raw["blob"].str.len()).astype("Int64")
+    view["text_chars"] = pd.array([len(t) if isinstance(t, str) else len(b) if isinstance(b, bytes) else None
+                                   for t, b in zip(raw["text"], raw["blob"], strict=True)], dtype="Int64")
     return view
 
 
