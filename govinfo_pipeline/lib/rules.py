@@ -7,6 +7,7 @@ on at all, ``outcome`` is ``no_data`` and ``passed`` is NULL.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass
 
@@ -84,6 +85,15 @@ def _outcome(passed: pd.Series, n_num: pd.Series, n_all: pd.Series) -> tuple[pd.
     return pd.Series(outcome, index=passed.index), passed_or_null
 
 
+@functools.lru_cache(maxsize=4096)
+def _codes(rule: SumRule, subject: str, terms_present: str) -> str:
+    """``section.row.col`` codes of the cells a sum rule read for one subject, observed side first."""
+    present = set(terms_present.split("|"))
+    terms = [t for t in rule.observed_terms + rule.expected_terms if t in present]
+    pairs = [(t, subject) if rule.side_by == "row" else (subject, t) for t in terms]
+    return ",".join(f"{rule.section}.{r}.{c}" for r, c in pairs)
+
+
 def _sum_rule(cells: pd.DataFrame, rule: SumRule) -> pd.DataFrame:
     subject_by = "col" if rule.side_by == "row" else "row"
     d = cells[cells["section"] == rule.section]
@@ -95,10 +105,9 @@ def _sum_rule(cells: pd.DataFrame, rule: SumRule) -> pd.DataFrame:
     d = d.assign(side=side).dropna(subset=["side"])
     if d.empty:
         return _frame([])
-    d = d.assign(v=d["value"].fillna(0.0), is_num=d["cell_status"] == NUMBER,
-                 code=d["section"] + "." + d["row"] + "." + d["col"])
+    d = d.assign(v=d["value"].fillna(0.0), is_num=d["cell_status"] == NUMBER)
     g = d.groupby(["report_id", subject_by, "side"], sort=False).agg(
-        total=("v", "sum"), n=("v", "size"), n_num=("is_num", "sum"), codes=("code", ",".join))
+        total=("v", "sum"), n=("v", "size"), n_num=("is_num", "sum"))
     wide = g.unstack("side")
     if ("total", "expected") not in wide or ("total", "observed") not in wide:
         return _frame([])
@@ -115,8 +124,14 @@ def _sum_rule(cells: pd.DataFrame, rule: SumRule) -> pd.DataFrame:
         "expected": expected.to_numpy(), "observed": observed.to_numpy(),
         "passed": passed_or_null.to_numpy(), "outcome": outcome.to_numpy(),
         "blanks": (n_all - n_num).to_numpy(),
-        "cells": (wide[("codes", "observed")] + "," + wide[("codes", "expected")]).to_numpy(),
     })
+    # The cells each result read: the same for every report with the same set of rows, so they are
+    # worked out once per distinct (rows present, subject) rather than joined per report.
+    present = d[["report_id", "row", "col", "side"]].drop_duplicates()
+    signature = present.groupby("report_id", sort=False)[rule.side_by].agg(lambda x: "|".join(sorted(set(x))))
+    out["cells"] = [
+        _codes(rule, subject, sig) for subject, sig in zip(out["subject"], out["report_id"].map(signature), strict=True)
+    ]
     out["rule_id"] = rule.rule_id
     out["level"] = _level(rule.rule_id)
 
@@ -126,7 +141,7 @@ def _sum_rule(cells: pd.DataFrame, rule: SumRule) -> pd.DataFrame:
         return (f"{rule.section}: " + " + ".join(map(term, rule.observed_terms)) + " = "
                 + " + ".join(map(term, rule.expected_terms)))
 
-    out["operands"] = out["subject"].map(operands)
+    out["operands"] = out["subject"].map({s: operands(s) for s in out["subject"].unique()})
     verdict = out["outcome"].map({
         "pass": "holds", "fail": "fails", "no_data": "has no numbers to check",
         "assumed_zero": "holds only when blank cells are read as 0",
