@@ -136,3 +136,23 @@ def test_rules_fail_on_perturbed_tables(cells, data):
     else:
         assert {"review": "C1", "litigation_direct": "C2", "litigation_after_review": "C3"}[row] in {
             r for r, _ in found}
+
+
+# ---- round trip: generate, render, parse, compare ----
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), faulty=st.booleans())
+def test_generated_reports_round_trip_exactly(seed, faulty):
+    """A report drawn by the synthetic generator parses back to exactly the cells it was built from."""
+    from govinfo_pipeline.lib import synth
+    from govinfo_pipeline.lib.decode import decode as decode_bytes
+
+    report = next(synth.generate(1, seed=seed, fault_share=1.0 if faulty else 0.0))
+    parsed = parse_report(decode_bytes(report.data).text)
+    assert parsed.template_version == report.expected_meta["template_version"]
+    assert parsed.report_year == report.expected_meta["report_year"]
+    got = [(c["section"], c["row"], c["col"], c["value"], c["unit"], c["cell_status"], c["raw_text"])
+           for c in parsed.cells]
+    want = [(c["section"], c["row"], c["col"], c["value"], c["unit"], c["cell_status"], c["raw_text"])
+            for c in report.expected_cells]
+    assert got == want
