@@ -248,6 +248,29 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db(args: argparse.Namespace) -> int:
+    from govinfo_pipeline.lib import migrate
+    from govinfo_pipeline.lib import warehouse as wh
+
+    url = args.warehouse or settings.warehouse_url()
+    try:
+        engine = wh.connect(url)
+        before = migrate.current(engine)
+        if args.action == "upgrade":
+            migrate.upgrade(engine)
+            wh.ensure_schema(engine)
+        after, head = migrate.current(engine), migrate.head()
+        engine.dispose()
+    except Exception as exc:
+        return _fail(f"cannot migrate the warehouse at {_redact(url)}: {type(exc).__name__}: "
+                     f"{str(exc).splitlines()[0]}")
+    if args.action == "upgrade":
+        print(f"warehouse schema: {before or '(empty)'} -> {after}")
+    else:
+        print(f"warehouse schema: {after or '(empty)'}; latest migration: {head}")
+    return 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     home = settings.ensure_dagster_home()
     root = settings.project_root()
@@ -304,6 +327,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", required=True, help="JSON file for the figures")
     bench.add_argument("--keep", help="work in this folder and keep the corpus and warehouse")
     bench.set_defaults(func=cmd_bench)
+    db = sub.add_parser("db", help="warehouse schema migrations (Alembic)")
+    db.add_argument("action", choices=["upgrade", "current"])
+    db.add_argument("--warehouse")
+    db.set_defaults(func=cmd_db)
     ui = sub.add_parser("ui", help="start the Dagster UI (webserver and daemon) on workspace.yaml")
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)

@@ -130,12 +130,6 @@ run_accounting = sa.Table(
     sa.Column("checked_at", sa.DateTime, nullable=False),
 )
 
-schema_info = sa.Table(
-    "govinfo_schema", metadata,
-    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("applied_at", sa.DateTime, nullable=False),
-)
-SCHEMA_VERSION = 2
 
 rejections = sa.Table(
     "rejections", metadata,
@@ -213,28 +207,25 @@ def view_sql(engine: sa.Engine) -> dict[str, str]:
     return {"v_cells": cells_view, "v_agency_year": agency_year, **analyst_view_sql(engine)}
 
 
-class SchemaMismatch(RuntimeError):
-    """The warehouse was built by another version of govinfo."""
+class SchemaBehind(RuntimeError):
+    """The warehouse's schema is not at this govinfo's latest migration."""
 
 
 def ensure_schema(engine: sa.Engine) -> None:
-    """Create the tables if missing and (re)create the views; refuse a warehouse of another version."""
+    """Build a new warehouse through the migrations, refuse one whose schema is behind, (re)create views."""
+    from govinfo_pipeline.lib import migrate
+
     existing = set(sa.inspect(engine).get_table_names())
-    if "reports" in existing:
-        version = None
-        if "govinfo_schema" in existing:
-            with engine.connect() as conn:
-                version = conn.execute(sa.select(sa.func.max(schema_info.c.version))).scalar()
-        if version != SCHEMA_VERSION:
-            raise SchemaMismatch(
-                f"the warehouse has schema version {version or 'unversioned'}; this govinfo writes version "
-                f"{SCHEMA_VERSION}. Load into a new warehouse (or delete the DuckDB file) and run again."
+    if "reports" not in existing:
+        migrate.upgrade(engine)
+    else:
+        at, latest = migrate.current(engine), migrate.head()
+        if at != latest:
+            raise SchemaBehind(
+                f"the warehouse schema is at migration {at or '(unversioned)'}, this govinfo needs {latest}: "
+                "run `govinfo db upgrade` first (it migrates in place, keeping every row)"
             )
-    metadata.create_all(engine, checkfirst=True)
     with engine.begin() as conn:
-        if not conn.execute(sa.select(schema_info.c.version)).first():
-            conn.execute(schema_info.insert().values(version=SCHEMA_VERSION,
-                                                     applied_at=dt.datetime.now(dt.UTC).replace(tzinfo=None)))
         for name, sql in view_sql(engine).items():
             conn.exec_driver_sql(f"DROP VIEW IF EXISTS {name}")
             conn.exec_driver_sql(f"CREATE VIEW {name} AS {sql}")

@@ -1,0 +1,71 @@
+"""Schema migrations: a warehouse built at the first migration upgrades in place, losing nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from govinfo_pipeline.lib import migrate
+from govinfo_pipeline.lib import warehouse as wh
+from govinfo_pipeline_tests.test_cli import govinfo
+from govinfo_pipeline_tests.test_pipeline import read
+
+pytestmark = pytest.mark.slow
+NOW = dt.datetime(2021, 3, 1, 9, 0)
+
+
+def load_first_schema(url: str) -> None:
+    """A warehouse as the first schema version wrote it: one report with two cells and a result."""
+    engine = wh.connect(url)
+    migrate.upgrade(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO reports (report_id, source_path, source_sha256, agency_name, report_year, template_version, "
+            "title, parse_status, quality_status, loaded_at) VALUES ('aaaaaaaaaaaaaaaa', 'old.txt', :sha, '杨舍镇', "
+            "2020, '2019', '杨舍镇2020年度报告', 'parsed', 'passed', :now)"), {"sha": "a" * 64, "now": NOW})
+        for col, value in (("natural_person", 23.0), ("total", 23.0)):
+            conn.execute(sa.text(
+                f"INSERT INTO report_cells (report_id, section, {wh.quote_cols(engine)['row']}, "
+                f"{wh.quote_cols(engine)['col']}, value, cell_status, raw_text, source_line) VALUES "
+                "('aaaaaaaaaaaaaaaa', 'application', 'new_received', :col, :v, 'number', '23', 107)"),
+                {"col": col, "v": value})
+        conn.execute(sa.text(
+            "INSERT INTO quality_results (report_id, rule_id, level, passed, outcome, subject, checked_at) VALUES "
+            "('aaaaaaaaaaaaaaaa', 'B3', 'error', TRUE, 'pass', 'new_received', :now)"), {"now": NOW})
+    engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "postgresql"])
+def test_upgrade_in_place_keeps_every_row(backend, tmp_path, dagster_home, sample_dir, request):
+    url = f"duckdb:///{tmp_path / 'old.duckdb'}" if backend == "duckdb" else request.getfixturevalue("pg_url")
+    load_first_schema(url)
+    refused = govinfo("run", "--input", str(sample_dir), "--warehouse", url, home=dagster_home)
+    assert refused.returncode == 2
+    assert "govinfo db upgrade" in refused.stderr and "0001" in refused.stderr
+    upgraded = govinfo("db", "upgrade", "--warehouse", url, home=dagster_home)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "0001 -> 0002" in upgraded.stdout
+    rep = read(url, "SELECT * FROM reports").iloc[0]
+    assert (rep["report_id"], rep["agency_name"], rep["loaded_at"]) == ("aaaaaaaaaaaaaaaa", "杨舍镇", NOW)
+    assert rep["region"] is None or rep["region"] != rep["region"]  # the new column, NULL for old rows
+    cells = read(url, "SELECT col, value, raw_text, source_line, source_page FROM report_cells ORDER BY col")
+    assert cells[["col", "value", "raw_text", "source_line"]].values.tolist() == [
+        ["natural_person", 23.0, "23", 107], ["total", 23.0, "23", 107]]
+    assert cells["source_page"].isna().all()
+    assert len(read(url, "SELECT * FROM quality_results")) == 1
+    ran = govinfo("run", "--input", str(sample_dir), "--warehouse", url, home=dagster_home)
+    assert ran.returncode == 0, ran.stderr
+    assert len(read(url, "SELECT * FROM reports")) == 6  # the old report and the five samples
+
+
+def test_migrations_build_exactly_the_schema_the_code_writes(pg_url):
+    engine = wh.connect(pg_url)
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), wh.metadata) == []
+    assert migrate.current(engine) == migrate.head()
+    engine.dispose()
