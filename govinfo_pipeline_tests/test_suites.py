@@ -68,7 +68,7 @@ def frames(stages) -> dict[str, tuple[pd.DataFrame, dict | None]]:
         "normalized_reports": (cf.reports_view(n["reports"]), None),
         "normalized_cells": (cf.cells_view(n["cells"], n["reports"]), None),
         "normalized_cell_counts": (cf.cell_counts(n["cells"], n["reports"]), None),
-        "facts_rule_results": (f["results"], None),
+        "facts_rule_results": (cf.results_view(f["results"]), None),
     }
 
 
@@ -90,6 +90,7 @@ def test_the_facts_suite_warns_about_each_broken_rule(stages):
 def corrupt_cells(stages, how: str) -> pd.DataFrame:
     _, n, _ = stages
     view = cf.cells_view(n["cells"], n["reports"])
+    view = view.astype({c: object for c in view.select_dtypes("category").columns})  # to write odd values in
     if how == "duplicate_row":
         return pd.concat([view, view.head(1)], ignore_index=True)
     if how == "value_on_blank":

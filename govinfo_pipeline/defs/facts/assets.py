@@ -6,6 +6,7 @@ import pandas as pd
 from govinfo_pipeline.defs.gx_checks import run_suite, suite_spec
 from govinfo_pipeline.defs.partitions import batch_policy, year_partitions
 from govinfo_pipeline.defs.resources import Warehouse
+from govinfo_pipeline.lib.checkframes import results_view
 from govinfo_pipeline.lib.ingest import check
 
 
@@ -35,7 +36,7 @@ def facts(context: dg.AssetExecutionContext, reports: pd.DataFrame, cells: pd.Da
         "dagster/row_count": len(status),
         "by_status": dg.MetadataValue.json(status["quality_status"].value_counts().to_dict()),
     })
-    yield run_suite(context, results, "facts_rule_results", ["facts", "rule_results"], warehouse, extra={
+    yield run_suite(context, results_view(results), "facts_rule_results", ["facts", "rule_results"], warehouse, extra={
         "failures_by_rule": dg.MetadataValue.json(failed["rule_id"].value_counts().to_dict()),
         "worst_reports": dg.MetadataValue.json(worst_reports(reports, failed)),
     })
