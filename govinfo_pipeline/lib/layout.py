@@ -35,7 +35,6 @@ class Cell:
 class Layout:
     """A report as the parser sees it, whatever the format: prose lines and table rows, in order."""
 
-    lines: list[str]
     groups: list[list[Cell]] = field(default_factory=list)  # table rows, in order
     prose: list[tuple[int | None, str]] = field(default_factory=list)  # (line, text) outside tables
     title: str | None = None  # when the format marks it (an HTML <h1>, say)
@@ -50,7 +49,7 @@ def split_lines(text: str) -> list[str]:
 def read_layout(text: str) -> Layout:
     """Split a text dump into table row groups and prose lines (1-based line numbers)."""
     lines = split_lines(text)
-    layout = Layout(lines)
+    layout = Layout()
     current: list[Cell] | None = None
     last_was_cell = False
     for number, line in enumerate(lines, start=1):

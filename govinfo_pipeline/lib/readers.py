@@ -131,7 +131,7 @@ def read_html(text: str) -> Layout:
 
     doc = lxml.html.fromstring(text) if text.strip() else None
     if doc is None:
-        return Layout(lines=[], source_format="html")
+        return Layout(source_format="html")
     title = None
     for h in doc.iter("h1", "h2", "h3"):
         t = " ".join(h.text_content().split())
@@ -173,7 +173,7 @@ def read_html(text: str) -> Layout:
     prose = [(None, line) for line in prose_lines if line]
     if title and (not prose or prose[0][1] != title):
         prose.insert(0, (None, title))
-    return Layout(lines=[], groups=groups, prose=prose, title=title, source_format="html")
+    return Layout(groups=groups, prose=prose, title=title, source_format="html")
 
 
 def _content_root(root):
@@ -223,7 +223,7 @@ def read_docx(data: bytes) -> Layout:
                 grid.append(row)
             groups += _groups(t, grid)
             t += 1
-    return Layout(lines=[], groups=groups, prose=prose, source_format="docx")
+    return Layout(groups=groups, prose=prose, source_format="docx")
 
 
 # ---- PDF ----
@@ -272,7 +272,7 @@ def _pdf_layout(pdf) -> Layout:
         for tb in found:
             groups += _groups(t, tb.extract(), page=page_no)  # None: a merged cell continues
             t += 1
-    return Layout(lines=[], groups=groups, prose=prose, source_format="pdf")
+    return Layout(groups=groups, prose=prose, source_format="pdf")
 
 
 # ---- Markdown ----
@@ -298,7 +298,7 @@ def read_markdown(text: str) -> Layout:
         in_table = False
         if stripped:
             prose.append((number, stripped.lstrip("#").strip()))
-    return Layout(lines=[], groups=groups, prose=prose, source_format="markdown")
+    return Layout(groups=groups, prose=prose, source_format="markdown")
 
 
 def read_any(text: str | None, data: bytes | None, fmt: str) -> Layout:

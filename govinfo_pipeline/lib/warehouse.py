@@ -7,7 +7,6 @@ backend's fast path: DataFrame registration for DuckDB, COPY for PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -372,10 +371,6 @@ def record_validation(engine: sa.Engine, row: dict) -> None:
         conn.execute(validations.insert().values(
             **row, validated_at=dt.datetime.now(dt.UTC).replace(tzinfo=None)))
 
-
-@functools.cache
-def table_names() -> tuple[str, ...]:
-    return tuple(metadata.tables)
 
 
 # ---- Analyst views ----------------------------------------------------------------------------------------------
