@@ -256,6 +256,11 @@ def cmd_db(args: argparse.Namespace) -> int:
     try:
         engine = wh.connect(url)
         before = migrate.current(engine)
+        if args.action == "grant-reader":
+            for sql in wh.grant_reader(engine, args.role):
+                print(sql + ";")
+            engine.dispose()
+            return 0
         if args.action == "upgrade":
             migrate.upgrade(engine)
             wh.ensure_schema(engine)
@@ -328,8 +333,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--keep", help="work in this folder and keep the corpus and warehouse")
     bench.set_defaults(func=cmd_bench)
     db = sub.add_parser("db", help="warehouse schema migrations (Alembic)")
-    db.add_argument("action", choices=["upgrade", "current"])
+    db.add_argument("action", choices=["upgrade", "current", "grant-reader"])
     db.add_argument("--warehouse")
+    db.add_argument("--role", default="govinfo_reader", help="grant-reader: the analysts' role (PostgreSQL)")
     db.set_defaults(func=cmd_db)
     ui = sub.add_parser("ui", help="start the Dagster UI (webserver and daemon) on workspace.yaml")
     ui.add_argument("--host", default="127.0.0.1")

@@ -69,3 +69,27 @@ def test_migrations_build_exactly_the_schema_the_code_writes(pg_url):
         assert compare_metadata(MigrationContext.configure(conn), wh.metadata) == []
     assert migrate.current(engine) == migrate.head()
     engine.dispose()
+
+
+def test_read_only_role_for_analysts(pg_url, sample_dir, dagster_home):
+    import uuid
+
+    assert govinfo("run", "--input", str(sample_dir), "--warehouse", pg_url, home=dagster_home).returncode == 0
+    role = f"reader_{uuid.uuid4().hex[:8]}"
+    granted = govinfo("db", "grant-reader", "--role", role, "--warehouse", pg_url, home=dagster_home)
+    assert granted.returncode == 0, granted.stderr
+    as_reader = sa.engine.make_url(pg_url).set(username=role).render_as_string(hide_password=False)
+    try:
+        assert len(read(as_reader, "SELECT * FROM v_agency_year")) == 5
+        engine = sa.create_engine(as_reader)
+        with pytest.raises(sa.exc.DBAPIError, match="read-only|permission denied"):
+            with engine.begin() as conn:
+                conn.execute(sa.text("DELETE FROM reports"))
+        engine.dispose()
+        assert len(read(pg_url, "SELECT * FROM reports")) == 5
+    finally:
+        admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP OWNED BY "{role}"')
+            conn.exec_driver_sql(f'DROP ROLE "{role}"')
+        admin.dispose()
