@@ -24,7 +24,7 @@ XIUZHOU = "004_54bad18d043e05e5.txt"  # 秀洲高新区: application and review 
 ZERO_REPORTS = ("000_78499890c9608f1e.txt", "002_f9624be8a21e35fd.txt")  # tables of zeros: processed 0
 ORGS = ("commercial_enterprise", "research_institution", "social_welfare_org", "legal_service_org", "other_org")
 VIEWS = ("v_cells", "v_agency_year", "v_applications_wide", "v_outcome_rates", "v_outcome_rates_year",
-         "v_rule_failures")
+         "v_rule_failures", "v_year_over_year")
 
 
 def load_samples(url: str, folder: Path = SAMPLES) -> None:

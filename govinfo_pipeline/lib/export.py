@@ -24,7 +24,7 @@ from govinfo_pipeline.lib import warehouse as wh
 
 FORMATS = ("csv", "parquet")
 CONTRACT_TABLES = ("reports", "report_cells", "report_sections", "quality_results", "rejections",
-                   "report_prose_numbers", "validations")
+                   "report_prose_numbers", "validations", "agencies", "agency_aliases")
 # Deterministic row order in the files (columns that exist in every schema version).
 ORDER_BY = {
     "reports": ("report_id",),
@@ -34,6 +34,9 @@ ORDER_BY = {
     "rejections": ("source_path",),
     "report_prose_numbers": ("report_id", "source_line", "figure", "phrase"),
     "validations": ("validated_at", "suite", "run_id"),
+    "agencies": ("agency_id",),
+    "agency_aliases": ("alias",),
+    "v_year_over_year": ("agency_id", "report_year", "report_id"),
     "v_cells": ("report_id", "section", "row", "col"),
     "v_agency_year": ("report_id",),
     "v_applications_wide": ("report_id", "row_order"),

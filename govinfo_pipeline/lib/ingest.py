@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from govinfo_pipeline.lib import readers, rules
+from govinfo_pipeline.lib import agencies, readers, rules
 from govinfo_pipeline.lib.decode import decode
 from govinfo_pipeline.lib.layout import read_layout
 from govinfo_pipeline.lib.report import PARSER_VERSION, find_title, find_year, parse_layout
@@ -29,7 +29,7 @@ REJECTION_COLUMNS = ["source_path", "source_sha256", "reason", "detail", "duplic
 REPORT_COLUMNS = [
     "report_id", "source_path", "source_sha256", "agency_name", "report_year", "template_version", "title",
     "parse_status", "quality_status", "encoding", "source_format", "source_size", "parser_version", "n_cells",
-    "parse_notes", "preamble", "region", "source_url",
+    "parse_notes", "preamble", "region", "source_url", "agency_id",
 ]
 CELL_COLUMNS = ["report_id", "section", "row", "col", "value", "unit", "cell_status", "raw_text", "source_line",
                 "source_page", "source_table", "source_row", "source_col"]
@@ -225,6 +225,7 @@ def normalize(raw: pd.DataFrame) -> dict[str, pd.DataFrame]:
             "n_cells": len(parsed.cells),
             "parse_notes": "\n".join(parsed.notes + ([f"decoding: {r.detail}"] if r.detail else [])) or None,
             "preamble": parsed.preamble, "region": _given(r.manifest_region), "source_url": _given(r.source_url),
+            "agency_id": agencies.agency_id(_given(r.manifest_agency) or parsed.agency_name),
         })
         cells.extend({**c, "report_id": rid} for c in parsed.cells)
         sections.extend({"report_id": rid, "section_no": s.section_no, "heading": s.heading,

@@ -366,3 +366,33 @@ def quality_status(results: pd.DataFrame, report_ids: pd.Series) -> pd.Series:
         "rank"].max()
     ranks = report_ids.map(worst).fillna(0)
     return ranks.map({2: "errors", 1: "warnings", 0: "passed"})
+
+
+def cross_year(cells: pd.DataFrame) -> pd.DataFrame:
+    """X1 from the carried_over / carried_forward cells of several years of the same bodies.
+
+    ``cells``: report_id, agency_id, report_year, row, col, value, cell_status. One result per report,
+    column and previous-year report; none where the previous year is missing.
+    """
+    if cells.empty:
+        return _frame([])
+    d = cells.assign(v=cells["value"].fillna(0.0), is_num=cells["cell_status"] == NUMBER)
+    cur = d[d["row"] == "carried_over"]
+    prev = d[d["row"] == "carried_forward"].assign(report_year=lambda x: x["report_year"] + 1)
+    pair = cur.merge(prev, on=["agency_id", "report_year", "col"], suffixes=("", "_prev"))
+    if pair.empty:
+        return _frame([])
+    passed = (pair["v"] - pair["v_prev"]).abs() <= _TOLERANCE
+    n_num = pair["is_num"].astype(int) + pair["is_num_prev"].astype(int)
+    outcome, passed_or_null = _outcome(passed, n_num, pd.Series(2, index=pair.index))
+    return _frame(pd.DataFrame({
+        "report_id": pair["report_id"], "rule_id": "X1", "level": _level("X1"),
+        "passed": passed_or_null.to_numpy(), "outcome": outcome.to_numpy(), "subject": pair["col"],
+        "expected": pair["v_prev"], "observed": pair["v"],
+        "operands": "carried_forward of report " + pair["report_id_prev"] + " ("
+        + (pair["report_year"] - 1).astype(str) + ") = carried_over of this report",
+        "cells": "application.carried_over." + pair["col"],
+        "message": "X1 [" + pair["col"] + "] carried over " + pair["v"].map("{:g}".format) + " in "
+        + pair["report_year"].astype(str) + ", carried forward " + pair["v_prev"].map("{:g}".format) + " in "
+        + (pair["report_year"] - 1).astype(str) + np.where(passed, "", ": they differ"),
+    }))

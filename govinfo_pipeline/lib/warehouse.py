@@ -39,6 +39,21 @@ reports = sa.Table(
     sa.Column("preamble", sa.Text),
     sa.Column("region", sa.Text),
     sa.Column("source_url", sa.Text),
+    sa.Column("agency_id", sa.String(16), index=True),
+)
+
+agencies = sa.Table(
+    "agencies", metadata,
+    sa.Column("agency_id", sa.String(16), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),  # the name as first seen
+    sa.Column("region", sa.Text),
+    sa.Column("level", sa.String(16)),  # 乡镇街道, 开发区, 政府, 部门 where the name tells
+)
+
+agency_aliases = sa.Table(
+    "agency_aliases", metadata,
+    sa.Column("alias", sa.Text, primary_key=True),  # every spelling seen
+    sa.Column("agency_id", sa.String(16), nullable=False),
 )
 
 report_cells = sa.Table(
@@ -280,6 +295,65 @@ def _keep_history(conn: sa.Connection, held: pd.DataFrame, incoming: pd.DataFram
     }))
 
 
+def _add_agencies(conn: sa.Connection, chunk: pd.DataFrame) -> None:
+    """Register the bodies and spellings a chunk of reports brings that the warehouse does not know yet."""
+    from govinfo_pipeline.lib.agencies import level
+
+    named = chunk.dropna(subset=["agency_id", "agency_name"])
+    if named.empty:
+        return
+    ids = sorted(set(named["agency_id"]))
+    known = {r[0] for r in conn.execute(sa.select(agencies.c.agency_id).where(agencies.c.agency_id.in_(ids)))}
+    new = named[~named["agency_id"].isin(known)].drop_duplicates("agency_id")
+    _bulk_insert(conn, agencies, pd.DataFrame({
+        "agency_id": new["agency_id"], "name": new["agency_name"], "region": new["region"],
+        "level": new["agency_name"].map(level)}))
+    spellings = named.drop_duplicates("agency_name")
+    held = {r[0] for r in conn.execute(sa.select(agency_aliases.c.alias).where(
+        agency_aliases.c.alias.in_(spellings["agency_name"].tolist())))}
+    fresh = spellings[~spellings["agency_name"].isin(held)]
+    _bulk_insert(conn, agency_aliases, pd.DataFrame({"alias": fresh["agency_name"], "agency_id": fresh["agency_id"]}))
+
+
+def cross_year(engine: sa.Engine, agency_ids: list[str], now: dt.datetime | None = None) -> int:
+    """X1 for every report of these agencies: carried_over in year Y = the same body's carried_forward in
+    year Y-1, per applicant column. Skipped (no result) when the previous year is not in the warehouse.
+    Re-evaluated whenever a year of the body arrives, in either order; returns the results written."""
+    from govinfo_pipeline.lib import rules
+
+    if not agency_ids:
+        return 0
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    row, col = quote_cols(engine).values()
+    frames = []
+    with engine.connect() as conn:
+        for start in range(0, len(agency_ids), 1000):
+            frames.append(pd.read_sql(sa.text(
+                f"SELECT r.report_id, r.agency_id, r.report_year, c.{row} AS row, c.{col} AS col, c.value, "
+                f"c.cell_status FROM reports r JOIN report_cells c ON c.report_id = r.report_id "
+                f"WHERE c.section = 'application' AND c.{row} IN ('carried_over', 'carried_forward') "
+                f"AND r.agency_id IN :ids").bindparams(sa.bindparam("ids", expanding=True)),
+                conn, params={"ids": agency_ids[start:start + 1000]}))
+    cells = pd.concat(frames, ignore_index=True)
+    results = rules.cross_year(cells)
+    ids = sorted(set(cells["report_id"]))
+    with engine.begin() as conn:
+        for start in range(0, len(ids), 1000):
+            part = ids[start:start + 1000]
+            conn.execute(quality_results.delete().where(quality_results.c.report_id.in_(part))
+                         .where(quality_results.c.rule_id == "X1"))
+        _bulk_insert(conn, quality_results, results.assign(checked_at=now))
+        for start in range(0, len(ids), 1000):
+            part = ids[start:start + 1000]
+            failed = sa.select(quality_results.c.report_id).where(
+                quality_results.c.report_id == reports.c.report_id, quality_results.c.passed.is_(False))
+            conn.execute(reports.update().where(reports.c.report_id.in_(part)).values(quality_status=sa.case(
+                (sa.exists(failed.where(quality_results.c.level == "error")), "errors"),
+                (sa.exists(failed.where(quality_results.c.level == "warning")), "warnings"),
+                else_="passed")))
+    return len(results)
+
+
 def account(engine: sa.Engine, files: pd.DataFrame, run_id: str | None, partitions: str | None) -> dict:
     """The run's invariant, checked in the warehouse and kept: files seen = reports loaded + rejections."""
     paths = files["source_path"].tolist()
@@ -336,6 +410,7 @@ def write(engine: sa.Engine, batch: dict[str, pd.DataFrame], now: dt.datetime | 
             _delete_reports(conn, sorted(set(ids) | set(replaced)))
             conn.execute(rejections.delete().where(rejections.c.source_path.in_(chunk["source_path"].tolist())))
             _bulk_insert(conn, reports, chunk.assign(loaded_at=now))
+            _add_agencies(conn, chunk)
             for name, df in indexed.items():
                 part = df.loc[df.index.intersection(ids)].reset_index(drop=True)
                 if name == "results":
@@ -398,7 +473,37 @@ def analyst_view_sql(engine: sa.Engine) -> dict[str, str]:
         "v_outcome_rates": _outcome_rates_sql(engine),
         "v_outcome_rates_year": _outcome_rates_year_sql(engine),
         "v_rule_failures": _rule_failures_sql(engine),
+        "v_year_over_year": _year_over_year_sql(engine),
     }
+
+
+YOY_FIGURES = ("applications_received", "carried_over", "processed", "granted", "denied", "carried_forward")
+
+
+def _year_over_year_sql(engine: sa.Engine) -> str:
+    """Per body and year: headline figures beside the same body's previous year, and the change."""
+    row, col = quote_cols(engine).values()
+    rows_of = _headline_rows()
+    figures = ",\n               ".join(
+        f"SUM(CASE WHEN c.section = 'application' AND c.{row} IN ({_in_list(rows_of[f])}) AND c.{col} = 'total' "
+        f"THEN c.value END) AS {f}" for f in YOY_FIGURES)
+    review = (f"SUM(CASE WHEN c.section = 'review_litigation' AND c.{row} = 'review' AND c.{col} = 'total' "
+              f"THEN c.value END) AS review_total")
+    compare = ",\n       ".join(
+        f"cur.{f}, prev.{f} AS {f}_prev, cur.{f} - prev.{f} AS {f}_change"
+        for f in (*YOY_FIGURES, "review_total"))
+    return f"""
+        WITH h AS (
+            SELECT r.report_id, r.agency_id, r.agency_name, r.report_year, r.quality_status,
+                   {figures},
+                   {review}
+            FROM reports r LEFT JOIN report_cells c ON c.report_id = r.report_id
+            WHERE r.agency_id IS NOT NULL
+            GROUP BY r.report_id, r.agency_id, r.agency_name, r.report_year, r.quality_status)
+        SELECT cur.agency_id, cur.agency_name, cur.report_year, cur.report_id, prev.report_id AS prev_report_id,
+       {compare},
+       cur.quality_status
+        FROM h cur LEFT JOIN h prev ON prev.agency_id = cur.agency_id AND prev.report_year = cur.report_year - 1"""
 
 
 def _applications_wide_sql(engine: sa.Engine) -> str:

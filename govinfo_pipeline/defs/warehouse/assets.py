@@ -49,6 +49,7 @@ def warehouse_tables(
     engine = warehouse.engine()
     try:
         stats = wh.write(engine, batch)
+        stats["x1_results"] = wh.cross_year(engine, sorted(set(batch["reports"]["agency_id"].dropna())))
         audit = warehouse_audit(engine, batch)
         ledger = wh.account(engine, files, context.run_id, partition_label(context))
     except Exception as exc:

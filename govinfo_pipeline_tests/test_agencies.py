@@ -1,0 +1,69 @@
+"""Agencies across years: stable ids across spellings, the cross-year rule X1, year-over-year view."""
+
+from __future__ import annotations
+
+from govinfo_pipeline.lib.agencies import agency_id, level
+from govinfo_pipeline_tests.conftest import SAMPLES
+from govinfo_pipeline_tests.test_pipeline import ingest, read
+
+YANG = (SAMPLES / "003_cc3b440ac1b55c30.txt").read_text(encoding="utf-8")
+XIU = (SAMPLES / "004_54bad18d043e05e5.txt").read_text(encoding="utf-8")
+
+
+def test_one_body_one_id_whatever_the_spelling():
+    assert agency_id("秀洲高新区") == agency_id("秀洲国家高新区")
+    assert agency_id("溪口镇人民政府") == agency_id("溪口镇")
+    assert agency_id("保税区（金港镇）") == agency_id("保税区(金港镇)") == agency_id("金港镇")  # the last by alias
+    assert agency_id("杨舍镇") != agency_id("塘桥镇")
+    assert agency_id(None) is None
+    assert (level("杨舍镇"), level("秀洲高新区"), level("青岚市卫生健康委员会")) == ("乡镇街道", "开发区", "部门")
+
+
+def yang_2019() -> str:
+    """杨舍镇's report, relabelled 2019, carrying forward 1 (自然人) and 3 (总计) into 2020."""
+    lines = YANG.replace("杨舍镇2020年度", "杨舍镇2019年度", 1).split("\n")
+    assert lines[339] == "\t四、结转下年度继续办理" and lines[340] == "\t2" and lines[346] == "\t2"
+    lines[340], lines[346] = "\t1", "\t3"
+    return "\n".join(lines)
+
+
+def test_x1_and_year_over_year_in_either_order(tmp_path, dagster_home):
+    folder = tmp_path / "raw"
+    folder.mkdir()
+    (folder / "yang_2020.txt").write_text(YANG, encoding="utf-8")
+    (folder / "xiu_2020.txt").write_text(XIU, encoding="utf-8")
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    ingest(folder, url)
+    assert read(url, "SELECT COUNT(*) AS n FROM quality_results WHERE rule_id = 'X1'")["n"][0] == 0  # no 2019 yet
+    # The previous year arrives later, under another spelling for 秀洲.
+    (folder / "yang_2019.txt").write_text(yang_2019(), encoding="utf-8")
+    (folder / "xiu_2019.txt").write_text(XIU.replace("秀洲高新区2020年度", "秀洲国家高新区2019年度", 1),
+                                         encoding="utf-8")
+    ingest(folder, url)
+    x1 = read(url, "SELECT r.source_path, q.subject, q.expected, q.observed, q.outcome FROM quality_results q "
+                   "JOIN reports r ON r.report_id = q.report_id WHERE q.rule_id = 'X1'")
+    yang = x1[x1["source_path"] == "yang_2020.txt"].set_index("subject")
+    # Hand-worked: 2020 carried over 1 (自然人) and 1 (总计); 2019 carried forward 1 and 3.
+    assert (yang.loc["natural_person", "expected"], yang.loc["natural_person", "observed"]) == (1, 1)
+    assert yang.loc["natural_person", "outcome"] == "pass"
+    total = yang.loc["total"]
+    assert (total["expected"], total["observed"], total["outcome"]) == (3, 1, "fail")
+    assert set(yang.drop(index=["natural_person", "total"])["outcome"]) == {"no_data"}  # blank in both years
+    xiu = x1[x1["source_path"] == "xiu_2020.txt"]
+    assert len(xiu) == 7 and set(xiu["outcome"]) == {"no_data"}  # same body, both years blank
+    status = read(url, "SELECT quality_status FROM reports WHERE source_path = 'yang_2020.txt'")["quality_status"][0]
+    assert status == "warnings"  # X1 is a warning
+    yoy = read(url, "SELECT * FROM v_year_over_year WHERE report_year = 2020").set_index("agency_name")
+    assert yoy.loc["杨舍镇", "carried_over"] == 1 and yoy.loc["杨舍镇", "carried_forward_prev"] == 3
+    assert yoy.loc["杨舍镇", "applications_received_change"] == 0
+    assert yoy.loc["秀洲高新区", "prev_report_id"] is not None
+    assert len(read(url, "SELECT * FROM agencies")) == 2
+    assert set(read(url, "SELECT alias FROM agency_aliases")["alias"]) == {"杨舍镇", "秀洲高新区", "秀洲国家高新区"}
+
+
+def test_agency_rows_never_orphaned(tmp_path, dagster_home, sample_dir):
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    ingest(sample_dir, url)
+    orphans = read(url, "SELECT COUNT(*) AS n FROM reports r LEFT JOIN agencies a ON a.agency_id = r.agency_id "
+                        "WHERE r.agency_id IS NOT NULL AND a.agency_id IS NULL")["n"][0]
+    assert orphans == 0
