@@ -67,3 +67,26 @@ def test_agency_rows_never_orphaned(tmp_path, dagster_home, sample_dir):
     orphans = read(url, "SELECT COUNT(*) AS n FROM reports r LEFT JOIN agencies a ON a.agency_id = r.agency_id "
                         "WHERE r.agency_id IS NOT NULL AND a.agency_id IS NULL")["n"][0]
     assert orphans == 0
+
+
+def test_copy_paste_reports_are_flagged(tmp_path, dagster_home):
+    """A report that repeats last year's prose, and one that repeats another body's, are S1 warnings; the
+    five samples (different bodies, different prose) are not."""
+    folder = tmp_path / "raw"
+    folder.mkdir()
+    for f in SAMPLES.glob("*.txt"):
+        (folder / f.name).write_bytes(f.read_bytes())
+    (folder / "yang_2019.txt").write_text(yang_2019(), encoding="utf-8")
+    (folder / "tangqiao_2020.txt").write_text(YANG.replace("杨舍镇", "塘桥镇"), encoding="utf-8")
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    ingest(folder, url)
+    s1 = read(url, "SELECT r.source_path, q.subject, q.observed, q.passed FROM quality_results q JOIN reports r "
+                   "ON r.report_id = q.report_id WHERE q.rule_id = 'S1'").set_index("source_path")
+    # 杨舍镇 2020 repeats its 2019 report (previous_year) and 塘桥镇 repeats 杨舍镇 (same_year).
+    assert not s1.loc["003_cc3b440ac1b55c30.txt", "passed"] and s1.loc["003_cc3b440ac1b55c30.txt", "observed"] >= 0.9
+    assert not s1.loc["tangqiao_2020.txt", "passed"] and s1.loc["tangqiao_2020.txt", "subject"] == "same_year"
+    others = [f"00{i}_" for i in (0, 1, 2, 4)]
+    flagged = {p for p in s1.index[~s1["passed"].astype(bool)]}
+    assert not any(p.startswith(tuple(others)) for p in flagged)
+    pairs = read(url, "SELECT scope, score FROM report_similarity")
+    assert set(pairs["scope"]) == {"previous_year", "same_year"} and (pairs["score"] <= 1).all()

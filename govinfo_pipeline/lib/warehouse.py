@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -40,6 +41,15 @@ reports = sa.Table(
     sa.Column("region", sa.Text),
     sa.Column("source_url", sa.Text),
     sa.Column("agency_id", sa.String(16), index=True),
+)
+
+similarity = sa.Table(
+    "report_similarity", metadata,
+    sa.Column("report_id", sa.String(32), nullable=False, index=True),
+    sa.Column("other_report_id", sa.String(32), nullable=False),
+    sa.Column("scope", sa.String(16), nullable=False),  # previous_year (same body) or same_year (other bodies)
+    sa.Column("score", sa.Double, nullable=False),  # estimated Jaccard similarity of the prose's 4-grams
+    sa.Column("checked_at", sa.DateTime, nullable=False),
 )
 
 agencies = sa.Table(
@@ -155,7 +165,8 @@ rejections = sa.Table(
     sa.Column("rejected_at", sa.DateTime, nullable=False),
 )
 
-REPORT_TABLES = (report_cells, report_sections, quality_results, prose_numbers)  # child tables keyed by report_id
+# child tables keyed by report_id
+REPORT_TABLES = (report_cells, report_sections, quality_results, prose_numbers, similarity)
 # Reports per transaction: each report is whole in one, and batches stay fast.
 CHUNK = int(os.environ.get("GOVINFO_WRITE_CHUNK") or 500)
 
@@ -343,15 +354,67 @@ def cross_year(engine: sa.Engine, agency_ids: list[str], now: dt.datetime | None
             conn.execute(quality_results.delete().where(quality_results.c.report_id.in_(part))
                          .where(quality_results.c.rule_id == "X1"))
         _bulk_insert(conn, quality_results, results.assign(checked_at=now))
+        _refresh_status(conn, ids)
+    return len(results)
+
+
+def _refresh_status(conn: sa.Connection, ids: list[str]) -> None:
+    """Recompute quality_status from all of a report's rule results (after warehouse-level rules)."""
+    for start in range(0, len(ids), 1000):
+        part = ids[start:start + 1000]
+        failed = sa.select(quality_results.c.report_id).where(
+            quality_results.c.report_id == reports.c.report_id, quality_results.c.passed.is_(False))
+        conn.execute(reports.update().where(reports.c.report_id.in_(part)).values(quality_status=sa.case(
+            (sa.exists(failed.where(quality_results.c.level == "error")), "errors"),
+            (sa.exists(failed.where(quality_results.c.level == "warning")), "warnings"),
+            else_="passed")))
+
+
+def copy_paste(engine: sa.Engine, years: list[int], now: dt.datetime | None = None) -> int:
+    """Rule S1 (内容雷同) for every report of these years and the years beside them: prose similarity with
+    the body's previous report and with other bodies' reports of the same year; a warning at 0.9 or more.
+    Returns the similarity rows written."""
+    from govinfo_pipeline.lib import similarity as sim
+
+    years = sorted({y for year in years for y in (year - 1, year, year + 1)})
+    if not years:
+        return 0
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    with engine.connect() as conn:
+        reps = pd.read_sql(sa.select(reports.c.report_id, reports.c.agency_id, reports.c.report_year,
+                                     reports.c.preamble).where(reports.c.report_year.in_(years)), conn)
+        secs = pd.read_sql(sa.select(report_sections.c.report_id, report_sections.c.section_no,
+                                     report_sections.c.body_text).where(
+            report_sections.c.report_id.in_(reps["report_id"].tolist())), conn) if len(reps) else None
+    if reps.empty:
+        return 0
+    body = secs.sort_values(["report_id", "section_no"]).groupby("report_id")["body_text"].agg(
+        lambda x: "\n".join(t for t in x if t))
+    reps["prose"] = reps["preamble"].fillna("") + "\n" + reps["report_id"].map(body).fillna("")
+    pairs = sim.compare(reps)
+    ids = reps["report_id"].tolist()
+    judged = pairs.astype({"score": float}).sort_values("score", ascending=False).drop_duplicates("report_id")
+    results = pd.DataFrame({
+        "report_id": judged["report_id"], "rule_id": "S1", "level": "warning",
+        "passed": judged["score"] < sim.NEAR_DUPLICATE, "subject": judged["scope"],
+        "expected": sim.NEAR_DUPLICATE, "observed": judged["score"].round(3),
+        "operands": "prose of report " + judged["other_report_id"], "cells": None,
+    })
+    results["outcome"] = np.where(results["passed"], "pass", "fail")
+    results["message"] = np.where(
+        results["passed"], "S1: prose differs from its closest match (" + judged["other_report_id"] + ", "
+        + judged["scope"] + ")", "S1: prose nearly the same as report " + judged["other_report_id"] + " ("
+        + judged["scope"] + ", similarity " + judged["score"].map("{:.2f}".format) + "): 内容雷同?")
+    with engine.begin() as conn:
         for start in range(0, len(ids), 1000):
             part = ids[start:start + 1000]
-            failed = sa.select(quality_results.c.report_id).where(
-                quality_results.c.report_id == reports.c.report_id, quality_results.c.passed.is_(False))
-            conn.execute(reports.update().where(reports.c.report_id.in_(part)).values(quality_status=sa.case(
-                (sa.exists(failed.where(quality_results.c.level == "error")), "errors"),
-                (sa.exists(failed.where(quality_results.c.level == "warning")), "warnings"),
-                else_="passed")))
-    return len(results)
+            conn.execute(similarity.delete().where(similarity.c.report_id.in_(part)))
+            conn.execute(quality_results.delete().where(quality_results.c.report_id.in_(part))
+                         .where(quality_results.c.rule_id == "S1"))
+        _bulk_insert(conn, similarity, pairs.assign(checked_at=now))
+        _bulk_insert(conn, quality_results, results.assign(checked_at=now))
+        _refresh_status(conn, ids)
+    return len(pairs)
 
 
 def account(engine: sa.Engine, files: pd.DataFrame, run_id: str | None, partitions: str | None) -> dict:

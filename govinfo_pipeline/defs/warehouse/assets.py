@@ -50,6 +50,8 @@ def warehouse_tables(
     try:
         stats = wh.write(engine, batch)
         stats["x1_results"] = wh.cross_year(engine, sorted(set(batch["reports"]["agency_id"].dropna())))
+        years = sorted({int(y) for y in batch["reports"]["report_year"].dropna()})
+        stats["similarity_pairs"] = wh.copy_paste(engine, years)
         audit = warehouse_audit(engine, batch)
         ledger = wh.account(engine, files, context.run_id, partition_label(context))
     except Exception as exc:
