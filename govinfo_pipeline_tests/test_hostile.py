@@ -227,4 +227,8 @@ def test_formats_are_told_by_content(matrix):
 
 def test_sql_in_a_file_name_is_only_data(matrix):
     _, url, _ = matrix
-    assert read(url, "SELECT COUNT(*) AS n FROM reports")["n"][0] > 5
+    name = "x'; DROP TABLE reports; --.txt"
+    rep = read(url, "SELECT report_id, agency_name FROM reports WHERE source_path = :p", p=name)
+    assert list(rep["agency_name"]) == ["杨舍镇"]  # loaded like any other file
+    cells = read(url, "SELECT COUNT(*) AS n FROM report_cells WHERE report_id = :r", r=rep["report_id"][0])
+    assert cells["n"][0] == 198

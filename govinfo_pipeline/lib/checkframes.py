@@ -83,8 +83,7 @@ def warehouse_audit(engine: sa.Engine, batch: dict[str, pd.DataFrame]) -> pd.Dat
         for table_name, frame in frames.items():
             table = wh.metadata.tables[table_name]
             stored = 0
-            for start in range(0, len(ids), 1000):
-                chunk = ids[start:start + 1000]
+            for chunk in wh.chunks(ids, 1000):
                 query = sa.select(sa.func.count()).select_from(table).where(table.c.report_id.in_(chunk))
                 if table_name == "quality_results":  # X1 and S1 are worked out in the warehouse, across reports
                     query = query.where(table.c.rule_id.not_in(["X1", "S1"]))

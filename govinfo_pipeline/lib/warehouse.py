@@ -283,7 +283,8 @@ def _bulk_insert(conn: sa.Connection, table: sa.Table, df: pd.DataFrame) -> None
         conn.execute(table.insert(), df.astype(object).where(df.notna(), None).to_dict("records"))
 
 
-def _chunks(items: list, size: int) -> Iterable[list]:
+def chunks(items: list, size: int) -> Iterable[list]:
+    """Consecutive slices of at most ``size`` items (SQL IN lists, transactions)."""
     for i in range(0, len(items), size):
         yield items[i:i + size]
 
@@ -338,19 +339,18 @@ def cross_year(engine: sa.Engine, agency_ids: list[str], now: dt.datetime | None
     row, col = quote_cols(engine).values()
     frames = []
     with engine.connect() as conn:
-        for start in range(0, len(agency_ids), 1000):
+        for part in chunks(agency_ids, 1000):
             frames.append(pd.read_sql(sa.text(
                 f"SELECT r.report_id, r.agency_id, r.report_year, c.{row} AS row, c.{col} AS col, c.value, "
                 f"c.cell_status FROM reports r JOIN report_cells c ON c.report_id = r.report_id "
                 f"WHERE c.section = 'application' AND c.{row} IN ('carried_over', 'carried_forward') "
                 f"AND r.agency_id IN :ids").bindparams(sa.bindparam("ids", expanding=True)),
-                conn, params={"ids": agency_ids[start:start + 1000]}))
+                conn, params={"ids": part}))
     cells = pd.concat(frames, ignore_index=True)
     results = rules.cross_year(cells)
     ids = sorted(set(cells["report_id"]))
     with engine.begin() as conn:
-        for start in range(0, len(ids), 1000):
-            part = ids[start:start + 1000]
+        for part in chunks(ids, 1000):
             conn.execute(quality_results.delete().where(quality_results.c.report_id.in_(part))
                          .where(quality_results.c.rule_id == "X1"))
         _bulk_insert(conn, quality_results, results.assign(checked_at=now))
@@ -360,8 +360,7 @@ def cross_year(engine: sa.Engine, agency_ids: list[str], now: dt.datetime | None
 
 def _refresh_status(conn: sa.Connection, ids: list[str]) -> None:
     """Recompute quality_status from all of a report's rule results (after warehouse-level rules)."""
-    for start in range(0, len(ids), 1000):
-        part = ids[start:start + 1000]
+    for part in chunks(ids, 1000):
         failed = sa.select(quality_results.c.report_id).where(
             quality_results.c.report_id == reports.c.report_id, quality_results.c.passed.is_(False))
         conn.execute(reports.update().where(reports.c.report_id.in_(part)).values(quality_status=sa.case(
@@ -406,8 +405,7 @@ def copy_paste(engine: sa.Engine, years: list[int], now: dt.datetime | None = No
         + judged["scope"] + ")", "S1: prose nearly the same as report " + judged["other_report_id"] + " ("
         + judged["scope"] + ", similarity " + judged["score"].map("{:.2f}".format) + "): 内容雷同?")
     with engine.begin() as conn:
-        for start in range(0, len(ids), 1000):
-            part = ids[start:start + 1000]
+        for part in chunks(ids, 1000):
             conn.execute(similarity.delete().where(similarity.c.report_id.in_(part)))
             conn.execute(quality_results.delete().where(quality_results.c.report_id.in_(part))
                          .where(quality_results.c.rule_id == "S1"))
@@ -422,8 +420,7 @@ def account(engine: sa.Engine, files: pd.DataFrame, run_id: str | None, partitio
     paths = files["source_path"].tolist()
     loaded = rejected = 0
     with engine.begin() as conn:
-        for start in range(0, len(paths), 1000):
-            chunk = paths[start:start + 1000]
+        for chunk in chunks(paths, 1000):
             loaded += conn.execute(sa.select(sa.func.count()).select_from(reports).where(
                 reports.c.source_path.in_(chunk))).scalar_one()
             rejected += conn.execute(sa.select(sa.func.count()).select_from(rejections).where(
@@ -464,7 +461,7 @@ def write(engine: sa.Engine, batch: dict[str, pd.DataFrame], now: dt.datetime | 
     # Indexed by report id once, so that each chunk's rows are found by hash, not by scanning.
     indexed = {name: batch[name].set_index("report_id", drop=False) for name in tables
                if name in batch and not batch[name].empty}
-    for ids in _chunks(list(todo["report_id"]), CHUNK):
+    for ids in chunks(list(todo["report_id"]), CHUNK):
         chunk = todo[todo["report_id"].isin(ids)]
         # Reports that an earlier version of the same file produced are replaced in the same transaction.
         replaced = held.loc[held["source_path"].isin(chunk["source_path"]), "report_id"].tolist()
@@ -490,7 +487,7 @@ def write(engine: sa.Engine, batch: dict[str, pd.DataFrame], now: dt.datetime | 
         ) & (merged["reason"] == merged["reason_held"]) & (
             merged["duplicate_of"].fillna("") == merged["duplicate_of_held"].fillna(""))
         new_rej = rej[~rej["source_path"].isin(merged.loc[same, "source_path"])]
-        for paths in _chunks(list(new_rej["source_path"]), CHUNK):
+        for paths in chunks(list(new_rej["source_path"]), CHUNK):
             part = new_rej[new_rej["source_path"].isin(paths)]
             stale = held.loc[held["source_path"].isin(paths), "report_id"].tolist()
             with engine.begin() as conn:
