@@ -32,7 +32,7 @@ REPORT_COLUMNS = [
     "parse_notes", "preamble", "region", "source_url", "agency_id",
 ]
 CELL_COLUMNS = ["report_id", "section", "row", "col", "value", "unit", "cell_status", "raw_text", "source_line",
-                "source_page", "source_table", "source_row", "source_col"]
+                "source_page", "source_table", "source_row", "source_col", "source_offset", "cell_flag"]
 SECTION_COLUMNS = ["report_id", "section_no", "heading", "body_text", "source_line"]
 CLAIM_COLUMNS = ["report_id", "figure", "value", "phrase", "source_line"]
 
@@ -248,7 +248,7 @@ def normalize(raw: pd.DataFrame) -> dict[str, pd.DataFrame]:
     out["reports"]["report_year"] = out["reports"]["report_year"].astype("Int64")
     out["reports"]["source_size"] = out["reports"]["source_size"].astype("Int64")
     out["cells"]["value"] = out["cells"]["value"].astype("float64")
-    for col in ("source_line", "source_page", "source_table", "source_row", "source_col"):
+    for col in ("source_line", "source_page", "source_table", "source_row", "source_col", "source_offset"):
         out["cells"][col] = out["cells"][col].astype("Int64")
     return out
 

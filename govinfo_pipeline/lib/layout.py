@@ -17,7 +17,8 @@ _MAX_CONTINUATION = 24
 @dataclass
 class Cell:
     """One table cell: its raw text (possibly over several lines) and where it stands in the source:
-    the line for text, the page for PDF, and table/row/column indexes for HTML, DOCX and PDF tables."""
+    the line (and offset in it) for text, the page for PDF, and table/row/column indexes for HTML, DOCX
+    and PDF tables."""
 
     raw: str
     line: int | None = None
@@ -25,6 +26,8 @@ class Cell:
     table: int | None = None
     row: int | None = None
     col: int | None = None
+    offset: int | None = None  # 0-based character offset in its line, where a line holds many cells
+    flag: str | None = None  # how the cell was cut out of glued text: 'inferred_split' or 'unsplittable'
 
     @property
     def text(self) -> str:

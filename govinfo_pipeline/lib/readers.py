@@ -13,6 +13,7 @@ import os
 import re
 import zipfile
 
+from govinfo_pipeline.lib import flattext, layouttext
 from govinfo_pipeline.lib.layout import Cell, Layout, read_layout
 
 
@@ -311,4 +312,14 @@ def read_any(text: str | None, data: bytes | None, fmt: str) -> Layout:
         return read_html(text or "")
     if fmt == "markdown":
         return read_markdown(text or "")
-    return read_layout(text or "")
+    return read_text(text or "")
+
+
+def read_text(text: str) -> Layout:
+    """Plain text from any converter: a page flattened onto one line with glued numbers, PDF text in
+    layout mode (columns by position), or the Word text dump (one tab-indented cell per line)."""
+    if flattext.looks_flat(text):
+        return flattext.read_flat(text)
+    if layouttext.looks_like_layout(text):
+        return layouttext.read_layout_text(text)
+    return read_layout(text)

@@ -157,7 +157,8 @@ def parse_layout(layout: Layout, text: str | None = None) -> ParsedReport:
         tables = read_tables(template, layout.groups)
         cells = tables.cells
         notes.extend(tables.notes)
-        missing = tables.unread_rows or any(c["cell_status"] == "absent" for c in cells)
+        missing = tables.unread_rows or any(
+            c["cell_status"] == "absent" or c["cell_flag"] == "unsplittable" for c in cells)
         status = "failed" if not tables.found_tables else (
             "parsed" if len(tables.found_tables) == len(codebook.SECTIONS) and not missing else "partial")
     if agency is None:

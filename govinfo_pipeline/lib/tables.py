@@ -78,6 +78,9 @@ def _is_value_like(cell: Cell) -> bool:
 
 def _emit(result: TableResult, spec: codebook.CellSpec, cell: Cell | None, as_text: bool = False) -> None:
     raw = None if cell is None else cell.raw
+    flag = None if cell is None else cell.flag
+    if flag == "unsplittable":  # glued digits that no rule can cut with certainty: kept as the raw run
+        as_text = True
     value, unit, status = (None, None, TEXT) if as_text else parse_cell(raw, spec.kind, spec.default_unit)
     result.cells.append({
         "section": spec.section, "row": spec.row, "col": spec.col,
@@ -87,6 +90,8 @@ def _emit(result: TableResult, spec: codebook.CellSpec, cell: Cell | None, as_te
         "source_table": None if cell is None else cell.table,
         "source_row": None if cell is None else cell.row,
         "source_col": None if cell is None else cell.col,
+        "source_offset": None if cell is None else cell.offset,
+        "cell_flag": flag,
     })
 
 

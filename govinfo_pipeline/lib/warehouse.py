@@ -81,6 +81,8 @@ report_cells = sa.Table(
     sa.Column("source_table", sa.Integer),  # table index in the document (0-based), for HTML, DOCX and PDF
     sa.Column("source_row", sa.Integer),  # row and column in that table's grid, merged cells expanded
     sa.Column("source_col", sa.Integer),
+    sa.Column("source_offset", sa.Integer),  # character offset in source_line, where one line holds many cells
+    sa.Column("cell_flag", sa.String(16)),  # glued text: 'inferred_split' (cut using the totals) or 'unsplittable'
 )
 
 report_sections = sa.Table(

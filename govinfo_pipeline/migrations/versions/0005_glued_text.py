@@ -1,0 +1,17 @@
+"""Glued text: where in a long line each cell starts, and whether its digits were split using the totals
+('inferred_split') or could not be split with certainty ('unsplittable').
+
+Revision ID: 0005
+Revises: 0004
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade() -> None:
+    op.add_column("report_cells", sa.Column("source_offset", sa.Integer))
+    op.add_column("report_cells", sa.Column("cell_flag", sa.String(16)))
