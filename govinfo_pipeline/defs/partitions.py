@@ -1,5 +1,8 @@
 """Report years: one partition per year, so the UI can (re)materialize a whole year in one run."""
 
+import datetime as dt
+import functools
+
 import dagster as dg
 
 FIRST_YEAR = "2008"  # the Regulation took effect on 2008-05-01
@@ -15,5 +18,11 @@ def partition_years(context: dg.AssetExecutionContext) -> set[int]:
     return {int(k) for k in context.partition_keys}
 
 
+@functools.lru_cache(maxsize=4)
+def _partition_keys(today: dt.date) -> frozenset[str]:
+    return frozenset(year_partitions.get_partition_keys())
+
+
 def valid_year(year: int | None) -> bool:
-    return year is not None and str(year) in set(year_partitions.get_partition_keys())
+    """A year that has a partition (2008 up to this year). Asked once per file, so the keys are cached."""
+    return year is not None and str(year) in _partition_keys(dt.date.today())

@@ -11,7 +11,9 @@ EXPECTED_CELLS = {t: len(codebook.cells(t)) for t in codebook.TEMPLATES} | {"unk
 
 
 def raw_view(raw: pd.DataFrame) -> pd.DataFrame:
-    """Raw records without the text itself, plus whether each was decoded."""
+    """Raw records of the files read (or refused) in this run, without the text itself, plus whether each
+    was decoded. Files the warehouse holds unchanged were not read again: nothing of theirs to check."""
+    raw = raw[raw["read"].eq(True) | raw["reason"].notna()] if "read" in raw else raw
     view = raw.drop(columns=["text", "blob"]).copy()
     view["decoded"] = raw["text"].notna() | raw["blob"].notna()
     view["text_chars"] = pd.array([len(t) if isinstance(t, str) else len(b) if isinstance(b, bytes) else None

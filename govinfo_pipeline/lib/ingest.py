@@ -7,6 +7,7 @@ stops a batch: it becomes a rejection record with its reason.
 from __future__ import annotations
 
 import hashlib
+import operator
 import os
 import re
 from dataclasses import dataclass
@@ -23,13 +24,13 @@ DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 IGNORED_NAMES = frozenset({"manifest.csv", ".gitkeep", ".DS_Store", "Thumbs.db"})
 RAW_COLUMNS = ["source_path", "source_sha256", "source_size", "source_format", "encoding", "text", "blob",
                "year_hint", "reason", "detail", "manifest_agency", "manifest_region", "manifest_year",
-               "source_url", "unchanged"]
+               "source_url", "unchanged", "source_mtime_ns", "read"]
 MANIFEST = "manifest.csv"
 REJECTION_COLUMNS = ["source_path", "source_sha256", "reason", "detail", "duplicate_of"]
 REPORT_COLUMNS = [
     "report_id", "source_path", "source_sha256", "agency_name", "report_year", "template_version", "title",
     "parse_status", "quality_status", "encoding", "source_format", "source_size", "parser_version", "n_cells",
-    "parse_notes", "preamble", "region", "source_url", "agency_id",
+    "parse_notes", "preamble", "region", "source_url", "agency_id", "source_mtime_ns",
 ]
 CELL_COLUMNS = ["report_id", "section", "row", "col", "value", "unit", "cell_status", "raw_text", "source_line",
                 "source_page", "source_table", "source_row", "source_col", "source_offset", "cell_flag"]
@@ -82,6 +83,41 @@ def year_hint(text: str) -> int | None:
     return find_year(find_title(read_layout(head)), head)
 
 
+HEAD_BYTES = 16 * 1024  # enough for the 4,000 characters year_hint reads, in any encoding
+_BINARY_MAGIC = (b"%PDF-", b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+
+
+def scan_years(files: list[SourceFile], manifest: dict[str, dict] | None = None,
+               held: pd.DataFrame | None = None) -> set[int]:
+    """The report years of ``files``, reading only each file's head (or nothing, for a file the warehouse
+    holds unchanged): which year partitions a run covers."""
+    manifest = manifest or {}
+    known = _held_by_path(held)
+    years: set[int | None] = set()
+    for f in files:
+        year = manifest.get(f.rel, {}).get("manifest_year")
+        if year or f.reject:
+            years.add(year)
+            continue
+        same = known.get(f.rel)
+        if same:
+            try:
+                st = f.path.stat()
+            except OSError:
+                continue
+            if same[:2] == (st.st_size, st.st_mtime_ns) and same[3]:
+                years.add(same[3])
+                continue
+        try:
+            with f.path.open("rb") as fh:
+                head = fh.read(HEAD_BYTES)
+        except OSError:
+            continue
+        text = None if head.startswith(_BINARY_MAGIC) else decode(head).text
+        years.add((text and year_hint(text)) or year_hint_from_name(f.rel))
+    return {y for y in years if y}
+
+
 def read_manifest(input_dir: Path) -> dict[str, dict]:
     """``manifest.csv`` beside the files (path, agency, region, year, source_url), by relative path.
 
@@ -109,25 +145,46 @@ def read_manifest(input_dir: Path) -> dict[str, dict]:
     return out
 
 
+def _held_by_path(held: pd.DataFrame | None) -> dict[str, tuple]:
+    """Reports the warehouse holds from this parser version: path -> (size, mtime_ns, sha256, year, format)."""
+    if held is None or held.empty or "source_mtime_ns" not in held:
+        return {}
+    current = held[(held["parser_version"] == PARSER_VERSION) & held["source_mtime_ns"].notna()]
+    return {p: (int(s), int(m), h, None if pd.isna(y) else int(y), f) for p, s, m, h, y, f in zip(
+        current["source_path"], current["source_size"], current["source_mtime_ns"], current["source_sha256"],
+        current["report_year"], current["source_format"], strict=True)}
+
+
 def read_files(files: list[SourceFile], max_bytes: int = DEFAULT_MAX_BYTES,
-               manifest: dict[str, dict] | None = None) -> pd.DataFrame:
+               manifest: dict[str, dict] | None = None, held: pd.DataFrame | None = None) -> pd.DataFrame:
     """Hash each file and tell its format by content: PDF and DOCX are kept as bytes; text, HTML and
-    Markdown are decoded. Unreadable, empty, oversized or undecodable files get a reason."""
+    Markdown are decoded. Unreadable, empty, oversized or undecodable files get a reason.
+
+    A file the warehouse already holds (``held``: same path, size and modification time, same parser
+    version) is not read again: it is marked ``unchanged`` with its stored hash and year, ``read`` False."""
     rows: list[dict] = []
     manifest = manifest or {}
+    known = _held_by_path(held)
     for f in files:
-        row = {c: None for c in RAW_COLUMNS} | {"source_path": f.rel} | manifest.get(f.rel, {})
+        row = {c: None for c in RAW_COLUMNS} | {"source_path": f.rel, "read": False} | manifest.get(f.rel, {})
         rows.append(row)
         if f.reject:
             row["reason"], row["detail"] = f.reject
             continue
         try:
-            size = f.path.stat().st_size
-            row["source_size"] = size
+            st = f.path.stat()
+            size = row["source_size"] = st.st_size
+            row["source_mtime_ns"] = st.st_mtime_ns
+            same = known.get(f.rel)
+            if same and same[:2] == (size, st.st_mtime_ns):
+                row.update(source_sha256=same[2], year_hint=row["manifest_year"] or same[3], source_format=same[4],
+                           unchanged=True)
+                continue
             if size > max_bytes:
                 row["reason"], row["detail"] = "too_large", f"{size} bytes, over the limit of {max_bytes}"
                 continue
             data = f.path.read_bytes()
+            row["read"] = True
         except OSError as exc:
             row["reason"], row["detail"] = "unreadable", f"could not read the file: {exc.strerror or exc}"
             continue
@@ -153,17 +210,20 @@ def read_files(files: list[SourceFile], max_bytes: int = DEFAULT_MAX_BYTES,
     df = pd.DataFrame(rows, columns=RAW_COLUMNS)
     df["year_hint"] = df["year_hint"].astype("Int64")
     df["source_size"] = df["source_size"].astype("Int64")
+    df["source_mtime_ns"] = df["source_mtime_ns"].astype("Int64")
     return df
 
 
 def mark_unchanged(raw: pd.DataFrame, held: pd.DataFrame) -> pd.DataFrame:
     """Flag files the warehouse already holds as reports with the same bytes, path and parser version:
     later stages skip them, so a re-run on unchanged input does almost nothing."""
+    already = raw["unchanged"].eq(True).tolist() if "unchanged" in raw else [False] * len(raw)
     if held.empty or raw.empty:
-        return raw.assign(unchanged=False)
+        return raw.assign(unchanged=already)
     current = held[held["parser_version"] == PARSER_VERSION]
     known = set(zip(current["source_path"], current["source_sha256"], strict=True))
-    flags = [(p, h) in known for p, h in zip(raw["source_path"], raw["source_sha256"], strict=True)]
+    flags = [a or (p, h) in known
+             for a, p, h in zip(already, raw["source_path"], raw["source_sha256"], strict=True)]
     return raw.assign(unchanged=flags)
 
 
@@ -176,9 +236,35 @@ def _looks_like_report(text: str) -> bool:
     return any(k in text for k in ("信息公开", "政务公开", "依申请公开"))
 
 
+class _CellRows:
+    """Cells gathered as tuples and packed into a DataFrame every ``chunk`` rows: one dict per cell would
+    not fit in memory for a national year (~28 million cells)."""
+
+    _values = operator.itemgetter(*CELL_COLUMNS[1:])
+
+    def __init__(self, chunk: int = 500_000):
+        self.chunk, self.rows, self.parts = chunk, [], []
+
+    def add(self, report_id: str, cells: list[dict]) -> None:
+        values = self._values
+        self.rows.extend((report_id, *values(c)) for c in cells)
+        if len(self.rows) >= self.chunk:
+            self._pack()
+
+    def _pack(self) -> None:
+        self.parts.append(pd.DataFrame.from_records(self.rows, columns=CELL_COLUMNS))
+        self.rows = []
+
+    def frame(self) -> pd.DataFrame:
+        if self.rows or not self.parts:
+            self._pack()
+        return self.parts[0] if len(self.parts) == 1 else pd.concat(self.parts, ignore_index=True)
+
+
 def normalize(raw: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Parse every decoded file; duplicates and failures become rejections."""
-    reports, cells, sections, claims, rejected = [], [], [], [], []
+    reports, sections, claims, rejected = [], [], [], []
+    cells = _CellRows()
     first_by_sha: dict[str, str] = {}
     unchanged_paths: set[str] = set()
     for r in raw.sort_values("source_path").itertuples(index=False):
@@ -226,14 +312,15 @@ def normalize(raw: pd.DataFrame) -> dict[str, pd.DataFrame]:
             "parse_notes": "\n".join(parsed.notes + ([f"decoding: {r.detail}"] if r.detail else [])) or None,
             "preamble": parsed.preamble, "region": _given(r.manifest_region), "source_url": _given(r.source_url),
             "agency_id": agencies.agency_id(_given(r.manifest_agency) or parsed.agency_name),
+            "source_mtime_ns": r.source_mtime_ns,
         })
-        cells.extend({**c, "report_id": rid} for c in parsed.cells)
+        cells.add(rid, parsed.cells)
         sections.extend({"report_id": rid, "section_no": s.section_no, "heading": s.heading,
                          "body_text": s.body_text, "source_line": s.source_line} for s in parsed.sections)
         claims.extend({**c, "report_id": rid} for c in parsed.claims)
     out = {
         "reports": pd.DataFrame(reports, columns=REPORT_COLUMNS),
-        "cells": pd.DataFrame(cells, columns=CELL_COLUMNS),
+        "cells": cells.frame(),
         "sections": pd.DataFrame(sections, columns=SECTION_COLUMNS),
         "claims": pd.DataFrame(claims, columns=CLAIM_COLUMNS),
         "rejections": pd.DataFrame(rejected, columns=REJECTION_COLUMNS),
@@ -247,6 +334,7 @@ def normalize(raw: pd.DataFrame) -> dict[str, pd.DataFrame]:
     })
     out["reports"]["report_year"] = out["reports"]["report_year"].astype("Int64")
     out["reports"]["source_size"] = out["reports"]["source_size"].astype("Int64")
+    out["reports"]["source_mtime_ns"] = out["reports"]["source_mtime_ns"].astype("Int64")
     out["cells"]["value"] = out["cells"]["value"].astype("float64")
     for col in ("source_line", "source_page", "source_table", "source_row", "source_col", "source_offset"):
         out["cells"][col] = out["cells"][col].astype("Int64")

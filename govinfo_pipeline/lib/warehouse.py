@@ -41,6 +41,7 @@ reports = sa.Table(
     sa.Column("region", sa.Text),
     sa.Column("source_url", sa.Text),
     sa.Column("agency_id", sa.String(16), index=True),
+    sa.Column("source_mtime_ns", sa.BigInteger),  # the file's modification time: unchanged files are not re-read
 )
 
 similarity = sa.Table(
@@ -438,7 +439,9 @@ def existing_fingerprints(engine: sa.Engine) -> pd.DataFrame:
     """What the warehouse holds now: one row per report, and one per rejection."""
     with engine.connect() as conn:
         reps = pd.read_sql(sa.select(reports.c.report_id, reports.c.source_path, reports.c.source_sha256,
-                                     reports.c.parser_version, reports.c.loaded_at), conn)
+                                     reports.c.parser_version, reports.c.loaded_at, reports.c.source_size,
+                                     reports.c.source_mtime_ns, reports.c.report_year, reports.c.source_format),
+                           conn)
         rej = pd.read_sql(sa.select(rejections.c.source_path, rejections.c.source_sha256, rejections.c.reason,
                                     rejections.c.duplicate_of), conn)
     return reps, rej

@@ -1,5 +1,6 @@
 """Glued text: where in a long line each cell starts, and whether its digits were split using the totals
-('inferred_split') or could not be split with certainty ('unsplittable').
+('inferred_split') or could not be split with certainty ('unsplittable'). Each report's file modification
+time, so that a re-run does not read unchanged files again.
 
 Revision ID: 0005
 Revises: 0004
@@ -15,3 +16,4 @@ down_revision = "0004"
 def upgrade() -> None:
     op.add_column("report_cells", sa.Column("source_offset", sa.Integer))
     op.add_column("report_cells", sa.Column("cell_flag", sa.String(16)))
+    op.add_column("reports", sa.Column("source_mtime_ns", sa.BigInteger))
