@@ -261,45 +261,30 @@ class _CellRows:
         return self.parts[0] if len(self.parts) == 1 else pd.concat(self.parts, ignore_index=True)
 
 
-def normalize(raw: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Parse every decoded file; duplicates and failures become rejections."""
+def _rejection(r, reason: str, detail: str | None, duplicate_of: str | None = None) -> dict:
+    return {"source_path": r.source_path, "source_sha256": r.source_sha256, "reason": reason, "detail": detail,
+            "duplicate_of": duplicate_of}
+
+
+def _parse_rows(rows: list) -> dict[str, pd.DataFrame]:
+    """Parse decoded files (raw rows, distinct content) into report, cell, section, claim and rejection frames."""
     reports, sections, claims, rejected = [], [], [], []
     cells = _CellRows()
-    first_by_sha: dict[str, str] = {}
-    unchanged_paths: set[str] = set()
-    for r in raw.sort_values("source_path").itertuples(index=False):
-        if getattr(r, "unchanged", False) is True:  # already in the warehouse, as it is now
-            first_by_sha.setdefault(r.source_sha256, r.source_path)
-            unchanged_paths.add(r.source_path)
-            continue
-        if r.reason is not None:
-            rejected.append({"source_path": r.source_path, "source_sha256": r.source_sha256, "reason": r.reason,
-                             "detail": r.detail, "duplicate_of": None})
-            continue
+    for r in rows:
         rid = report_id_for(r.source_sha256)
-        if r.source_sha256 in first_by_sha:
-            rejected.append({"source_path": r.source_path, "source_sha256": r.source_sha256,
-                             "reason": "duplicate_content", "duplicate_of": rid,
-                             "detail": f"same bytes as {first_by_sha[r.source_sha256]} (report {rid})"})
-            continue
-        first_by_sha[r.source_sha256] = r.source_path
         try:
             layout = readers.read_any(r.text, r.blob, r.source_format)
             parsed = parse_layout(layout, r.text if r.source_format == "text" else None)
         except readers.Unreadable as exc:
-            rejected.append({"source_path": r.source_path, "source_sha256": r.source_sha256, "reason": exc.reason,
-                             "detail": exc.detail, "duplicate_of": None})
+            rejected.append(_rejection(r, exc.reason, exc.detail))
             continue
         except Exception as exc:  # a parser bug must not stop the other reports
-            rejected.append({"source_path": r.source_path, "source_sha256": r.source_sha256, "reason": "parse_error",
-                             "detail": f"{type(exc).__name__}: {exc}", "duplicate_of": None})
+            rejected.append(_rejection(r, "parse_error", f"{type(exc).__name__}: {exc}"))
             continue
         if parsed.template_version == "unknown" and not parsed.sections and not _looks_like_report(
                 "\n".join(line for _, line in layout.prose)):
-            rejected.append({"source_path": r.source_path, "source_sha256": r.source_sha256,
-                             "reason": "not_a_report", "duplicate_of": None,
-                             "detail": "no national table, no report section heading and no mention of "
-                                       "信息公开 or 政务公开"})
+            rejected.append(_rejection(r, "not_a_report", "no national table, no report section heading and no "
+                                                          "mention of 信息公开 or 政务公开"))
             continue
         reports.append({
             "report_id": rid, "source_path": r.source_path, "source_sha256": r.source_sha256,
@@ -318,13 +303,70 @@ def normalize(raw: pd.DataFrame) -> dict[str, pd.DataFrame]:
         sections.extend({"report_id": rid, "section_no": s.section_no, "heading": s.heading,
                          "body_text": s.body_text, "source_line": s.source_line} for s in parsed.sections)
         claims.extend({**c, "report_id": rid} for c in parsed.claims)
-    out = {
+    return {
         "reports": pd.DataFrame(reports, columns=REPORT_COLUMNS),
         "cells": cells.frame(),
         "sections": pd.DataFrame(sections, columns=SECTION_COLUMNS),
         "claims": pd.DataFrame(claims, columns=CLAIM_COLUMNS),
         "rejections": pd.DataFrame(rejected, columns=REJECTION_COLUMNS),
     }
+
+
+_FORKED_ROWS: list = []  # the rows to parse, inherited by forked workers instead of being pickled to them
+_MIN_ROWS_PER_WORKER = 250
+
+
+def _parse_slice(bounds: tuple[int, int]) -> dict[str, pd.DataFrame]:
+    return _parse_rows(_FORKED_ROWS[bounds[0]:bounds[1]])
+
+
+def parse_workers() -> int:
+    """Processes that parse in parallel (GOVINFO_WORKERS; default: one per CPU)."""
+    return max(1, int(os.environ.get("GOVINFO_WORKERS") or os.cpu_count() or 1))
+
+
+def _parse_all(rows: list, workers: int) -> dict[str, pd.DataFrame]:
+    """Parse ``rows`` in ``workers`` forked processes (in order), or here when few or where fork is missing."""
+    import multiprocessing as mp
+
+    workers = min(workers, len(rows) // _MIN_ROWS_PER_WORKER)
+    if workers <= 1 or "fork" not in mp.get_all_start_methods():
+        return _parse_rows(rows)
+    global _FORKED_ROWS
+    step = -(-len(rows) // (workers * 4))
+    slices = [(i, min(i + step, len(rows))) for i in range(0, len(rows), step)]
+    _FORKED_ROWS = rows
+    try:
+        with mp.get_context("fork").Pool(workers) as pool:
+            parts = pool.map(_parse_slice, slices, chunksize=1)
+    finally:
+        _FORKED_ROWS = []
+    return {name: pd.concat([p[name] for p in parts], ignore_index=True) for name in parts[0]}
+
+
+def normalize(raw: pd.DataFrame, workers: int | None = None) -> dict[str, pd.DataFrame]:
+    """Parse every decoded file (in ``workers`` processes); duplicates and failures become rejections."""
+    rejected: list[dict] = []
+    todo: list = []
+    first_by_sha: dict[str, str] = {}
+    unchanged_paths: set[str] = set()
+    for r in raw.sort_values("source_path").itertuples(index=False):
+        if getattr(r, "unchanged", False) is True:  # already in the warehouse, as it is now
+            first_by_sha.setdefault(r.source_sha256, r.source_path)
+            unchanged_paths.add(r.source_path)
+        elif r.reason is not None:
+            rejected.append(_rejection(r, r.reason, r.detail))
+        elif r.source_sha256 in first_by_sha:
+            rid = report_id_for(r.source_sha256)
+            rejected.append(_rejection(r, "duplicate_content", f"same bytes as {first_by_sha[r.source_sha256]} "
+                                                               f"(report {rid})", duplicate_of=rid))
+        else:
+            first_by_sha[r.source_sha256] = r.source_path
+            todo.append(r)
+    out = _parse_all(todo, parse_workers() if workers is None else workers)
+    if rejected:
+        out["rejections"] = pd.concat([pd.DataFrame(rejected, columns=REJECTION_COLUMNS), out["rejections"]],
+                                      ignore_index=True).sort_values("source_path", ignore_index=True)
     # The ledger: every file seen, and whether it became a report or a rejection.
     report_paths = set(out["reports"]["source_path"])
     out["files"] = pd.DataFrame({

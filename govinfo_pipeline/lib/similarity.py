@@ -45,19 +45,25 @@ def score(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def compare(reports: pd.DataFrame) -> pd.DataFrame:
-    """Pairs worth reporting among ``reports`` (report_id, agency_id, report_year, prose).
+    """Pairs worth reporting among ``reports`` (report_id, agency_id, report_year, prose); see compare_signed."""
+    sigs = {rid: signature(prose) for rid, prose in zip(reports["report_id"], reports["prose"], strict=True)}
+    return compare_signed(reports, sigs)
+
+
+def compare_signed(reports: pd.DataFrame, sigs: dict[str, np.ndarray | None]) -> pd.DataFrame:
+    """Pairs worth reporting among ``reports`` (report_id, agency_id, report_year), given their signatures.
 
     Returns report_id, other_report_id, scope ('previous_year' or 'same_year'), score: every report
     against its body's previous-year report, and same-year pairs of different bodies that share an LSH
     bucket and score at least NEAR_DUPLICATE.
     """
-    sigs = {r.report_id: signature(r.prose) for r in reports.itertuples()}
-    meta = reports.set_index("report_id")
+    agency = dict(zip(reports["report_id"], reports["agency_id"], strict=True))
+    year_of = dict(zip(reports["report_id"], reports["report_year"], strict=True))
     rows = []
     by_key = {(a, y): rid for rid, a, y in zip(reports["report_id"], reports["agency_id"], reports["report_year"],
                                                 strict=True) if a is not None and y == y}
     for rid, sig in sigs.items():
-        a, y = meta.at[rid, "agency_id"], meta.at[rid, "report_year"]
+        a, y = agency[rid], year_of[rid]
         prev = by_key.get((a, y - 1)) if a is not None and y == y else None
         if sig is not None and prev is not None and sigs.get(prev) is not None:
             rows.append((rid, prev, "previous_year", score(sig, sigs[prev])))
@@ -65,7 +71,7 @@ def compare(reports: pd.DataFrame) -> pd.DataFrame:
     for rid, sig in sigs.items():
         if sig is None:
             continue
-        year = meta.at[rid, "report_year"]
+        year = year_of[rid]
         for band in range(BANDS):
             buckets.setdefault((year, band, sig[band * ROWS:(band + 1) * ROWS].tobytes()), []).append(rid)
     seen = set()
@@ -73,7 +79,7 @@ def compare(reports: pd.DataFrame) -> pd.DataFrame:
         for i, a in enumerate(members):
             for b in members[i + 1:]:
                 pair = (a, b) if a < b else (b, a)
-                if pair in seen or meta.at[a, "agency_id"] == meta.at[b, "agency_id"]:
+                if pair in seen or agency[a] == agency[b]:
                     continue
                 seen.add(pair)
                 s = score(sigs[a], sigs[b])

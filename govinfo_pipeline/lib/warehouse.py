@@ -53,6 +53,12 @@ similarity = sa.Table(
     sa.Column("checked_at", sa.DateTime, nullable=False),
 )
 
+signatures = sa.Table(
+    "report_signatures", metadata,
+    sa.Column("report_id", sa.String(32), primary_key=True),
+    sa.Column("signature", sa.LargeBinary),  # MinHash of the prose (64 × uint64); NULL when too short to judge
+)
+
 agencies = sa.Table(
     "agencies", metadata,
     sa.Column("agency_id", sa.String(16), primary_key=True),
@@ -169,7 +175,7 @@ rejections = sa.Table(
 )
 
 # child tables keyed by report_id
-REPORT_TABLES = (report_cells, report_sections, quality_results, prose_numbers, similarity)
+REPORT_TABLES = (report_cells, report_sections, quality_results, prose_numbers, similarity, signatures)
 # Reports per transaction: each report is whole in one, and batches stay fast.
 CHUNK = int(os.environ.get("GOVINFO_WRITE_CHUNK") or 500)
 
@@ -372,6 +378,28 @@ def _refresh_status(conn: sa.Connection, ids: list[str]) -> None:
             else_="passed")))
 
 
+def _sign(engine: sa.Engine, report_ids: list[str], sigs: dict) -> None:
+    """Work out and keep the prose signatures of reports that have none stored yet (each is computed once)."""
+    from govinfo_pipeline.lib import similarity as sim
+
+    for part in chunks(report_ids, 5000):
+        with engine.connect() as conn:
+            pre = pd.read_sql(sa.select(reports.c.report_id, reports.c.preamble)
+                              .where(reports.c.report_id.in_(part)), conn)
+            secs = pd.read_sql(sa.select(report_sections.c.report_id, report_sections.c.section_no,
+                                         report_sections.c.body_text).where(report_sections.c.report_id.in_(part)),
+                               conn)
+        body = secs.sort_values(["report_id", "section_no"]).groupby("report_id")["body_text"].agg(
+            lambda x: "\n".join(t for t in x if t))
+        prose = pre["preamble"].fillna("") + "\n" + pre["report_id"].map(body).fillna("")
+        new = {rid: sim.signature(text) for rid, text in zip(pre["report_id"], prose, strict=True)}
+        sigs.update(new)
+        rows = pd.DataFrame({"report_id": list(new), "signature": [None if s is None else s.tobytes()
+                                                                    for s in new.values()]})
+        with engine.begin() as conn:
+            _bulk_insert(conn, signatures, rows)
+
+
 def copy_paste(engine: sa.Engine, years: list[int], now: dt.datetime | None = None) -> int:
     """Rule S1 (内容雷同) for every report of these years and the years beside them: prose similarity with
     the body's previous report and with other bodies' reports of the same year; a warning at 0.9 or more.
@@ -383,17 +411,16 @@ def copy_paste(engine: sa.Engine, years: list[int], now: dt.datetime | None = No
         return 0
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     with engine.connect() as conn:
-        reps = pd.read_sql(sa.select(reports.c.report_id, reports.c.agency_id, reports.c.report_year,
-                                     reports.c.preamble).where(reports.c.report_year.in_(years)), conn)
-        secs = pd.read_sql(sa.select(report_sections.c.report_id, report_sections.c.section_no,
-                                     report_sections.c.body_text).where(
-            report_sections.c.report_id.in_(reps["report_id"].tolist())), conn) if len(reps) else None
+        reps = pd.read_sql(sa.select(reports.c.report_id, reports.c.agency_id, reports.c.report_year)
+                           .where(reports.c.report_year.in_(years)), conn)
+        stored = pd.read_sql(sa.select(signatures.c.report_id, signatures.c.signature).join(
+            reports, reports.c.report_id == signatures.c.report_id).where(reports.c.report_year.in_(years)), conn)
     if reps.empty:
         return 0
-    body = secs.sort_values(["report_id", "section_no"]).groupby("report_id")["body_text"].agg(
-        lambda x: "\n".join(t for t in x if t))
-    reps["prose"] = reps["preamble"].fillna("") + "\n" + reps["report_id"].map(body).fillna("")
-    pairs = sim.compare(reps)
+    sigs = {rid: None if s is None else np.frombuffer(bytes(s), dtype=np.uint64)
+            for rid, s in zip(stored["report_id"], stored["signature"], strict=True)}
+    _sign(engine, [rid for rid in reps["report_id"] if rid not in sigs], sigs)
+    pairs = sim.compare_signed(reps, sigs)
     ids = reps["report_id"].tolist()
     judged = pairs.astype({"score": float}).sort_values("score", ascending=False).drop_duplicates("report_id")
     results = pd.DataFrame({
@@ -466,13 +493,16 @@ def write(engine: sa.Engine, batch: dict[str, pd.DataFrame], now: dt.datetime | 
     # Indexed by report id once, so that each chunk's rows are found by hash, not by scanning.
     indexed = {name: batch[name].set_index("report_id", drop=False) for name in tables
                if name in batch and not batch[name].empty}
+    held_ids = set(held["report_id"])
     for ids in chunks(list(todo["report_id"]), CHUNK):
         chunk = todo[todo["report_id"].isin(ids)]
         # Reports that an earlier version of the same file produced are replaced in the same transaction.
         replaced = held.loc[held["source_path"].isin(chunk["source_path"]), "report_id"].tolist()
         with engine.begin() as conn:
             _keep_history(conn, held, chunk, now)
-            _delete_reports(conn, sorted(set(ids) | set(replaced)))
+            stale = (set(ids) & held_ids) | set(replaced)  # a new report has nothing to delete
+            if stale:
+                _delete_reports(conn, sorted(stale))
             conn.execute(rejections.delete().where(rejections.c.source_path.in_(chunk["source_path"].tolist())))
             _bulk_insert(conn, reports, chunk.assign(loaded_at=now))
             _add_agencies(conn, chunk)
