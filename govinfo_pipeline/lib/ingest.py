@@ -118,6 +118,40 @@ def scan_years(files: list[SourceFile], manifest: dict[str, dict] | None = None,
     return {y for y in years if y}
 
 
+def to_read(files: list[SourceFile], held: pd.DataFrame | None = None) -> int:
+    """How many of ``files`` a run would read: all but those the warehouse holds unchanged (size, mtime)."""
+    known = _held_by_path(held)
+    n = 0
+    for f in files:
+        same = known.get(f.rel)
+        try:
+            st = f.path.stat()
+        except OSError:
+            continue
+        n += not (same and same[:2] == (st.st_size, st.st_mtime_ns))
+    return n
+
+
+def batches(files: list[SourceFile], max_files: int) -> list[list[SourceFile]]:
+    """``files`` cut into batches of about ``max_files`` (one run each, so that memory stays bounded however
+    large the year), never separating files of the same size, so that identical files (duplicates) always
+    meet in one batch and the second is rejected as a duplicate of the first."""
+    def size(f: SourceFile) -> int:
+        try:
+            return f.path.stat().st_size
+        except OSError:
+            return -1
+
+    out: list[list[SourceFile]] = []
+    last = None
+    for s, f in sorted(((size(f), f) for f in files), key=lambda x: (x[0], x[1].rel)):
+        if not out or (len(out[-1]) >= max_files and s != last):
+            out.append([])
+        out[-1].append(f)
+        last = s
+    return out
+
+
 def read_manifest(input_dir: Path) -> dict[str, dict]:
     """``manifest.csv`` beside the files (path, agency, region, year, source_url), by relative path.
 

@@ -177,7 +177,7 @@ rejections = sa.Table(
 # child tables keyed by report_id
 REPORT_TABLES = (report_cells, report_sections, quality_results, prose_numbers, similarity, signatures)
 # Reports per transaction: each report is whole in one, and batches stay fast.
-CHUNK = int(os.environ.get("GOVINFO_WRITE_CHUNK") or 500)
+CHUNK = int(os.environ.get("GOVINFO_WRITE_CHUNK") or 2000)
 
 
 def connect(url: str) -> sa.Engine:
