@@ -10,7 +10,7 @@ from govinfo_pipeline.lib import ingest
 from govinfo_pipeline_tests import corpus_accuracy as acc
 
 FILES = acc.expected_files()
-TEXT_LIMIT = ("_pdftotext.txt", "_flat.txt", "_glued_totals.txt", "_glued_ambiguous.txt")  # see README, limits
+TEXT_LIMIT = ()  # see README, limits
 
 
 @pytest.fixture(scope="module")

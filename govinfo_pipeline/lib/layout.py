@@ -42,6 +42,7 @@ class Layout:
     prose: list[tuple[int | None, str]] = field(default_factory=list)  # (line, text) outside tables
     title: str | None = None  # when the format marks it (an HTML <h1>, say)
     source_format: str = "text"
+    notes: list[str] = field(default_factory=list)  # what the reader could not read with certainty
 
 
 def split_lines(text: str) -> list[str]:

@@ -148,7 +148,7 @@ def parse_layout(layout: Layout, text: str | None = None) -> ParsedReport:
     title = layout.title or find_title(layout)
     year = find_year(title, text)
     agency = find_agency(title, preamble, sections)
-    notes: list[str] = []
+    notes: list[str] = list(layout.notes)
     cells: list[dict] = []
     if template == "unknown":
         status = "failed"

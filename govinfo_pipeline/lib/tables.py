@@ -73,7 +73,7 @@ def _label_matches(cell_text: str, label: str, aliases: tuple[str, ...] = ()) ->
 
 
 def _is_value_like(cell: Cell) -> bool:
-    return parse_cell(cell.raw).status in (NUMBER, BLANK, NONE)
+    return cell.flag == "unsplittable" or parse_cell(cell.raw).status in (NUMBER, BLANK, NONE)
 
 
 def _emit(result: TableResult, spec: codebook.CellSpec, cell: Cell | None, as_text: bool = False) -> None:
