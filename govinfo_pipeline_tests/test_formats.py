@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from govinfo_pipeline.lib import ingest
 from govinfo_pipeline_tests import corpus_accuracy as acc
@@ -74,3 +75,48 @@ def test_manifest_fills_what_the_page_does_not_say(parsed):
     assert report["agency_name"] == "青岚市市场监督管理局"  # the page itself says 青岚市市场监管局
     assert report["region"] == "青岚市"
     assert report["source_url"].startswith("http://www.qinglan.example/")
+
+
+@pytest.mark.slow
+def test_one_run_over_a_folder_of_every_format_and_both_templates(tmp_path, dagster_home):
+    """`govinfo run` on the corpus and the samples together: every fixture loads with its template, status,
+    metadata and every hand-read cell, and the ledger balances."""
+    from govinfo_pipeline.cli import run_pipeline
+
+    root = tmp_path / "raw"
+    manifest = ["path,agency,region,year,source_url"]
+    for path, _ in FILES:
+        target = root / path.parent.name / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+    for line in (acc.CORPUS / "2021" / "manifest.csv").read_text(encoding="utf-8").splitlines()[1:]:
+        manifest.append("2021/" + line)
+    (root / "manifest.csv").write_text("\n".join(manifest) + "\n", encoding="utf-8")
+    for sample in sorted((acc.CORPUS.parents[1] / "data" / "raw").glob("*.txt")):
+        (root / "samples").mkdir(exist_ok=True)
+        (root / "samples" / sample.name).write_bytes(sample.read_bytes())
+    url = f"duckdb:///{tmp_path / 'mixed.duckdb'}"
+    assert run_pipeline(str(root), url).success
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        reports = pd.read_sql(sa.text("SELECT * FROM reports"), conn).set_index("source_path")
+        cells = pd.read_sql(sa.text("SELECT * FROM report_cells"), conn)
+        ledger = pd.read_sql(sa.text("SELECT * FROM run_accounting"), conn)
+    engine.dispose()
+    assert len(reports) == len(FILES) + 5
+    assert bool(ledger["balanced"].iloc[-1]) and int(ledger["rejections"].iloc[-1]) == 0
+    for path, doc in FILES:
+        report = reports.loc[f"{path.parent.name}/{path.name}"]
+        assert (report["template_version"], report["parse_status"], report["report_year"], report["agency_name"],
+                report["source_format"]) == (doc["template_version"], doc["parse_status"], doc["report_year"],
+                                             doc["agency_name"], acc.FORMAT_OF[path.suffix]), path.name
+        mine = cells[cells["report_id"] == report["report_id"]].set_index(["section", "row", "col"])
+        want = acc.expected_cells(doc)
+        assert len(mine) == len(want), path.name
+        for key, (value, unit, status) in want.items():
+            got = mine.loc[key]
+            if acc.damaged(doc) and got["cell_status"] in ("text", "absent") and status != got["cell_status"]:
+                continue  # flagged, as the accuracy script counts it: never silently wrong
+            assert got["cell_status"] == status, (path.name, key)
+            if value is not None:
+                assert (got["value"], got["unit"] if isinstance(got["unit"], str) else None) == (value, unit), key
