@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from govinfo_pipeline.lib import ingest, synth
+from govinfo_pipeline.lib import checkframes, ingest, synth
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +28,14 @@ def test_parsing_in_worker_processes_gives_the_same_frames(corpus):
     assert len(here["reports"]) == 600
     for name, frame in here.items():
         pd.testing.assert_frame_equal(frame, forked[name], obj=name)
+
+
+def test_gx_validates_a_few_deciding_rows_however_many_cells(corpus):
+    normalized = ingest.normalize(ingest.read_files(ingest.discover(corpus)), workers=1)
+    view = checkframes.cells_view(normalized["cells"], normalized["reports"])
+    deciding = checkframes.distinct_rows(view, "normalized_cells")
+    assert len(view) == 600 * 200 - 2 * sum(normalized["reports"]["template_version"] == "2019")  # 198 or 200 each
+    assert len(deciding) * 20 < len(view)
 
 
 def _held(raw: pd.DataFrame, year: int = 2020) -> pd.DataFrame:

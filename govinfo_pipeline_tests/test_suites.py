@@ -145,3 +145,54 @@ def test_a_critical_failure_is_an_error_check_result(stages):
     assert result.passed is False
     assert result.severity == dg.AssetCheckSeverity.ERROR
     assert result.metadata["unsuccessful"].value >= 1
+
+
+def _cells_frame(stages) -> pd.DataFrame:
+    _, normalized, _ = stages
+    return cf.cells_view(normalized["cells"], normalized["reports"])
+
+
+CELL_DAMAGE = ("number without a value", "a duplicated cell", "line 0", "a unit on a blank", "absent with raw text")
+
+
+def _damage(view: pd.DataFrame, kind: str) -> pd.DataFrame:
+    v = view.astype({"cell_status": object, "unit": object})
+    if kind == "number without a value":
+        v.loc[v.index[v["cell_status"].eq("number").to_numpy()][7], "value"] = None
+    elif kind == "a duplicated cell":
+        v = pd.concat([v, v.iloc[[40]]], ignore_index=True)
+    elif kind == "line 0":
+        v.loc[v.index[v["source_line"].notna().to_numpy()][3], "source_line"] = 0
+    elif kind == "a unit on a blank":
+        v.loc[v.index[v["cell_status"].eq("blank").to_numpy()][2], "unit"] = "万元"
+    elif kind == "absent with raw text":
+        v.loc[v.index[v["cell_status"].eq("number").to_numpy()][11], "cell_status"] = "absent"
+    return v
+
+
+@pytest.mark.parametrize("kind", [None, *CELL_DAMAGE])
+def test_the_deciding_rows_give_the_whole_frames_verdict(stages, kind):
+    """GX runs on one row per distinct case (plus extremes and duplicates): the same expectations must fail as
+    on every row, for clean cells and for each kind of damage."""
+    view = _cells_frame(stages) if kind is None else _damage(_cells_frame(stages), kind)
+    deciding = cf.distinct_rows(view, "normalized_cells")
+    assert len(deciding) < len(view)
+    whole, small = gx.validate(view, "normalized_cells"), gx.validate(deciding, "normalized_cells")
+    assert whole.success == small.success == (kind is None)
+    key = [(f["expectation"], f["kwargs"].get("column"), str(f["kwargs"].get("row_condition")))
+           for f in whole.failures]
+    assert key == [(f["expectation"], f["kwargs"].get("column"), str(f["kwargs"].get("row_condition")))
+                   for f in small.failures]
+
+
+def test_the_deciding_rows_of_rule_results_keep_every_failure(stages):
+    _, _, facts = stages
+    view = cf.results_view(facts["results"])
+    broken = view.astype({"rule_id": object})
+    broken.loc[broken.index[0], "message"] = None
+    broken.loc[broken.index[1], "rule_id"] = "Z9"
+    for frame in (view, broken):
+        whole = gx.validate(frame, "facts_rule_results")
+        small = gx.validate(cf.distinct_rows(frame, "facts_rule_results"), "facts_rule_results")
+        assert (whole.success, whole.critical_failed) == (small.success, small.critical_failed)
+        assert [f["expectation"] for f in whole.failures] == [f["expectation"] for f in small.failures]
