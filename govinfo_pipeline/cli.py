@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -32,12 +33,11 @@ def _engine(url: str, read_only: bool = False):
 
 def _check_warehouse(url: str) -> str | None:
     """None when the warehouse accepts a connection and its schema; else what went wrong."""
-    from govinfo_pipeline.lib import warehouse
+    from govinfo_pipeline.defs.resources import open_warehouse
 
     try:
-        engine = warehouse.connect(url)
-        warehouse.ensure_schema(engine)
-        engine.dispose()
+        with open_warehouse(url):  # takes turns with runs already using the warehouse
+            pass
     except Exception as exc:
         return f"cannot use the warehouse at {_redact(url)}: {type(exc).__name__}: {str(exc).splitlines()[0]}"
     return None
@@ -52,34 +52,105 @@ def _redact(url: str) -> str:
         return "<invalid URL>"
 
 
-def _years_in(root: Path, max_bytes: int) -> list[int]:
-    """The report years found in the input folder (read from each file's title)."""
+def _years_in(root: Path, url: str) -> list[int]:
+    """The report years found in the input folder: from each file's title, or from the warehouse for a
+    file it holds unchanged (same size and modification time)."""
     from govinfo_pipeline.defs.partitions import valid_year
-    from govinfo_pipeline.lib.ingest import discover, read_files, read_manifest
+    from govinfo_pipeline.lib import warehouse as wh
+    from govinfo_pipeline.lib.ingest import discover, read_manifest, scan_years
 
-    raw = read_files(discover(root), max_bytes, manifest=read_manifest(root))
-    return sorted({int(y) for y in raw["year_hint"].dropna() if valid_year(int(y))})
+    try:
+        engine = _engine(url, read_only=True)
+        try:
+            held, _ = wh.existing_fingerprints(engine)
+        finally:
+            engine.dispose()
+    except Exception:  # a new warehouse: nothing held yet
+        held = None
+    return sorted(y for y in scan_years(discover(root), read_manifest(root), held) if valid_year(y))
+
+
+EXECUTORS = ("in_process", "multiprocess", "celery")
+DEFAULT_BROKER = "pyamqp://guest@localhost:5672//"
+PRELOAD = ("govinfo_pipeline.definitions", "govinfo_pipeline.defs.jobs", "govinfo_pipeline.defs.warehouse.assets",
+           "govinfo_pipeline.defs.facts.assets", "govinfo_pipeline.defs.normalized.assets",
+           "govinfo_pipeline.defs.raw.assets", "great_expectations")
+
+
+def executor_config(executor: str, broker: str | None = None, backend: str | None = None,
+                    queue: str | None = None) -> dict:
+    """The ``execution`` config of the ingest job for ``govinfo run --executor``."""
+    if executor == "multiprocess":
+        # Step processes fork from a server that has imported the pipeline once (spawning each would
+        # import pandas, Dagster and Great Expectations again, for every step).
+        return {"multiprocess": {"start_method": {"forkserver": {"preload_modules": list(PRELOAD)}}}}
+    if executor != "celery":
+        return {executor: {}}
+    config: dict = {"broker": broker or os.environ.get("GOVINFO_CELERY_BROKER") or DEFAULT_BROKER,
+                    "backend": backend or os.environ.get("GOVINFO_CELERY_BACKEND") or "rpc://"}
+    queue = queue or os.environ.get("GOVINFO_CELERY_QUEUE")
+    if queue:
+        config["config_source"] = {"task_default_queue": queue}
+    return {"celery": config}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def release_dead_runs(instance) -> list[str]:
+    """Mark failed the runs this machine's ``govinfo run`` started whose process is gone (killed), and free
+    their pool slots: a run killed in its warehouse step would otherwise hold the warehouse_writer slot for
+    ever, and every later run would wait for it."""
+    import dagster as dg
+
+    released = []
+    runs = instance.get_runs(filters=dg.RunsFilter(
+        statuses=[dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED],
+        tags={"govinfo/host": socket.gethostname()}))
+    for run in runs:
+        pid = int(run.tags.get("govinfo/pid") or 0)
+        if pid and pid != os.getpid() and not _alive(pid):
+            instance.report_run_failed(run, f"the process that ran it ({pid}) is gone")
+            if instance.event_log_storage.supports_global_concurrency_limits:
+                instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+            released.append(run.run_id)
+    return released
 
 
 def run_pipeline(
     input_dir: str, url: str, years: list[int] | None = None, files: list[str] | None = None,
-    log_level: str = "WARNING",
+    log_level: str = "WARNING", executor: dict | None = None,
 ):
-    """Materialize the ingest job for ``years`` (one run over their range) with Dagster."""
+    """Materialize the ingest job for ``years`` (one run over their range) with Dagster.
+
+    ``executor`` is the job's ``execution`` config (see ``executor_config``); by default the run executes
+    in this process. Other executors run the steps elsewhere (child processes, Celery workers), which
+    rebuild the job from its code location.
+    """
     import dagster as dg
 
     from govinfo_pipeline.definitions import defs
+    from govinfo_pipeline.defs.jobs import resolved_ingest_job
     from govinfo_pipeline.defs.partitions import year_partitions
+    from govinfo_pipeline.defs.resources import batch_dir
 
     settings.ensure_dagster_home()
     root = Path(input_dir)
     if not years:
-        years = _years_in(root, settings.max_file_bytes()) or [int(year_partitions.get_last_partition_key())]
-    job = defs().resolve_job_def("ingest")
+        years = _years_in(root, url) or [int(year_partitions.get_last_partition_key())]
     run_config = {
         "resources": {
             "source": {"config": {"path": str(root), "max_file_bytes": settings.max_file_bytes()}},
             "warehouse": {"config": {"url": url}},
+            # Explicit, so that every process running a step (on any machine) uses the same folder.
+            "io_manager": {"config": {"base_dir": batch_dir()}},
         },
         "ops": {"raw_files": {"config": {"files": files or []}}},
         "loggers": {"console": {"config": {"log_level": log_level}}},
@@ -88,29 +159,82 @@ def run_pipeline(
         "dagster/asset_partition_range_start": str(min(years)),
         "dagster/asset_partition_range_end": str(max(years)),
         "govinfo/launched_by": "cli",
+        "govinfo/host": socket.gethostname(),
+        "govinfo/pid": str(os.getpid()),
     }
     with dg.DagsterInstance.get() as instance:
-        return job.execute_in_process(run_config=run_config, instance=instance, tags=tags, raise_on_error=False)
+        release_dead_runs(instance)
+        if not executor or "in_process" in executor:
+            job = defs().resolve_job_def("ingest")
+            return job.execute_in_process(run_config=run_config, instance=instance, tags=tags, raise_on_error=False)
+        return dg.execute_job(dg.reconstructable(resolved_ingest_job), instance, run_config={
+            **run_config, "execution": {"config": executor}}, tags=tags, raise_on_error=False)
 
 
-def summary(url: str, run_id: str | None = None) -> str:
-    """A short account of what the warehouse holds, and of the run's files."""
+def failure_message(result) -> str:
+    failure = next((e for e in result.all_events if e.is_step_failure), None)
+    if failure:
+        return failure.step_failure_data.error.message.strip()
+    failure = next((e for e in result.all_events if e.is_failure), None)  # a run-level failure
+    return (failure.message or "the run failed").strip() if failure else "the run failed"
+
+
+def prepare_instance() -> Path:
+    """Create DAGSTER_HOME and its (SQLite) storage now: processes that open a new instance at the same time
+    (parallel runs, Celery workers starting) would race to create the same tables."""
+    import dagster as dg
+
+    home = settings.ensure_dagster_home()
+    with dg.DagsterInstance.get() as instance:
+        instance.get_runs(limit=1)
+        instance.all_instigator_state()
+        instance.event_log_storage.get_pool_limits()
+    return home
+
+
+def _run_one_year(input_dir: str, url: str, year: int, log_level: str, executor: dict) -> dict:
+    """One year as its own run (in a child process of ``run_years``)."""
+    result = run_pipeline(input_dir, url, [year], log_level=log_level, executor=executor)
+    return {"year": year, "run_id": result.run_id, "success": result.success,
+            "error": None if result.success else failure_message(result)}
+
+
+def run_years(input_dir: str, url: str, years: list[int], parallel: int, log_level: str = "WARNING",
+              executor: dict | None = None) -> list[dict]:
+    """Each year as its own run, ``parallel`` runs at once, each in its own process; in year order."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    prepare_instance()  # exported to the children, its storage created before they race to create it
+    executor = executor or {"in_process": {}}
+    with ProcessPoolExecutor(max_workers=parallel, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_run_one_year, input_dir, url, y, log_level, executor) for y in sorted(years)]
+        return [f.result() for f in futures]
+
+
+def summary(url: str, run_id: str | list[str] | None = None) -> str:
+    """A short account of what the warehouse holds, and of the run's (or runs') files."""
     import pandas as pd
     import sqlalchemy as sa
 
-    engine = _engine(url)
-    with engine.connect() as conn:
-        reps = pd.read_sql("SELECT parse_status, quality_status, COUNT(*) AS n FROM reports "
-                           "GROUP BY parse_status, quality_status ORDER BY parse_status, quality_status", conn)
-        n_cells = pd.read_sql("SELECT cell_status, COUNT(*) AS n FROM report_cells GROUP BY cell_status "
-                              "ORDER BY cell_status", conn)
-        outcomes = pd.read_sql("SELECT outcome, COUNT(*) AS n FROM quality_results GROUP BY outcome "
-                               "ORDER BY outcome", conn)
-        failures = pd.read_sql("SELECT rule_id, level, COUNT(*) AS n FROM quality_results WHERE passed = FALSE "
-                               "GROUP BY rule_id, level ORDER BY rule_id", conn)
-        rej = pd.read_sql("SELECT reason, COUNT(*) AS n FROM rejections GROUP BY reason ORDER BY reason", conn)
-        ledger = pd.read_sql(sa.text("SELECT * FROM run_accounting WHERE run_id = :r"), conn, params={"r": run_id})
-    engine.dispose()
+    from govinfo_pipeline.defs.resources import duckdb_lock
+
+    run_ids = [run_id] if isinstance(run_id, str) or run_id is None else run_id
+    with duckdb_lock(url):
+        engine = _engine(url)
+        with engine.connect() as conn:
+            reps = pd.read_sql("SELECT parse_status, quality_status, COUNT(*) AS n FROM reports "
+                               "GROUP BY parse_status, quality_status ORDER BY parse_status, quality_status", conn)
+            n_cells = pd.read_sql("SELECT cell_status, COUNT(*) AS n FROM report_cells GROUP BY cell_status "
+                                  "ORDER BY cell_status", conn)
+            outcomes = pd.read_sql("SELECT outcome, COUNT(*) AS n FROM quality_results GROUP BY outcome "
+                                   "ORDER BY outcome", conn)
+            failures = pd.read_sql("SELECT rule_id, level, COUNT(*) AS n FROM quality_results WHERE passed = FALSE "
+                                   "GROUP BY rule_id, level ORDER BY rule_id", conn)
+            rej = pd.read_sql("SELECT reason, COUNT(*) AS n FROM rejections GROUP BY reason ORDER BY reason", conn)
+            ledger = pd.read_sql(sa.text("SELECT * FROM run_accounting WHERE run_id IN :r").bindparams(
+                sa.bindparam("r", expanding=True)), conn, params={"r": run_ids})
+        engine.dispose()
     lines = [f"warehouse: {_redact(url)}",
              f"reports loaded: {int(reps['n'].sum())}  "
              + ", ".join(f"{r.parse_status}/{r.quality_status}: {r.n}" for r in reps.itertuples()),
@@ -121,7 +245,8 @@ def summary(url: str, run_id: str | None = None) -> str:
              f"rejected files: {int(rej['n'].sum())}"
              + ("  " + ", ".join(f"{r.reason}: {r.n}" for r in rej.itertuples()) if len(rej) else "")]
     for r in ledger.itertuples():
-        lines.append(f"this run: {r.files_seen} files seen = {r.reports_loaded} reports + {r.rejections} rejections"
+        label = "this run" if len(run_ids) == 1 else f"run {r.partitions}"
+        lines.append(f"{label}: {r.files_seen} files seen = {r.reports_loaded} reports + {r.rejections} rejections"
                      + (" (balanced)" if r.balanced else "  — DOES NOT BALANCE"))
     return "\n".join(lines)
 
@@ -132,15 +257,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     root = Path(input_dir)
     if not root.is_dir() or not os.access(root, os.R_OK | os.X_OK):
         return _fail(f"input folder {root} does not exist or cannot be read")
+    if args.parallel < 1:
+        return _fail("--parallel must be 1 or more")
     problem = _check_warehouse(url)
     if problem:
         return _fail(problem)
+    executor = executor_config(args.executor, args.broker, args.backend, args.celery_queue)
+    log_level = "DEBUG" if args.verbose else "WARNING"
+    if args.parallel > 1 and not args.file:
+        years = [args.year] if args.year else _years_in(root, url)
+        if len(years) > 1:
+            outcomes = run_years(str(root), url, years, args.parallel, log_level, executor)
+            for o in outcomes:
+                print(f"dagster run {o['run_id']} ({o['year']}) " + ("succeeded" if o["success"] else "failed"))
+            print(summary(url, [o["run_id"] for o in outcomes]))
+            failed = [o for o in outcomes if not o["success"]]
+            if failed:
+                return _fail("; ".join(f"pipeline run {o['run_id']} ({o['year']}) failed: {o['error']}"
+                                       for o in failed), code=1)
+            return 0
     result = run_pipeline(str(root), url, [args.year] if args.year else None, args.file,
-                          log_level="DEBUG" if args.verbose else "WARNING")
+                          log_level=log_level, executor=executor)
     if not result.success:
-        failure = next((e for e in result.all_events if e.is_step_failure), None)
-        message = failure.step_failure_data.error.message.strip() if failure else "the run failed"
-        return _fail(f"pipeline run {result.run_id} failed: {message}", code=1)
+        return _fail(f"pipeline run {result.run_id} failed: {failure_message(result)}", code=1)
     print(f"dagster run {result.run_id} succeeded")
     print(summary(url, result.run_id))
     return 0
@@ -294,6 +433,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--year", type=int, help="only the reports of this year")
     run.add_argument("--file", action="append", help="only this file (relative to the input folder); repeatable")
     run.add_argument("-v", "--verbose", action="store_true", help="show Dagster's step log")
+    run.add_argument("--executor", choices=EXECUTORS, default="in_process",
+                     help="where the steps run: this process (default), a child process each, or Celery workers "
+                          "(`dagster-celery worker start -A dagster_celery.app`)")
+    run.add_argument("--parallel", type=int, default=1, metavar="N",
+                     help="run each year of the input as its own run, N at once (default 1: one run for all)")
+    run.add_argument("--broker", help="celery: the broker URL (default: $GOVINFO_CELERY_BROKER, or RabbitMQ on "
+                                      "localhost)")
+    run.add_argument("--backend", help="celery: the result backend (default: $GOVINFO_CELERY_BACKEND, or rpc://)")
+    run.add_argument("--celery-queue", help="celery: the queue the workers listen on (default: dagster, or "
+                                            "$GOVINFO_CELERY_QUEUE)")
     run.set_defaults(func=cmd_run)
     query = sub.add_parser("query", help="run a read-only SQL query on the warehouse")
     query.add_argument("sql")

@@ -42,8 +42,14 @@ storage:
 run_coordinator:
   module: dagster.core.run_coordinator
   class: QueuedRunCoordinator
-  config:
+concurrency:
+  runs:
     max_concurrent_runs: 2
+  pools:
+    # Steps claim their pool's slots as they start. The only pool is warehouse_writer (the warehouse
+    # step): one at a time, so that runs of several years queue for the warehouse instead of colliding.
+    granularity: op
+    default_limit: 1
 """
 
 
@@ -52,7 +58,9 @@ def ensure_dagster_home() -> Path:
     home = dagster_home()
     home.mkdir(parents=True, exist_ok=True)
     cfg = home / "dagster.yaml"
-    if not cfg.exists():
+    # Written anew when missing, or when an earlier govinfo wrote it without the pool settings.
+    if not cfg.exists() or (cfg.read_text(encoding="utf-8").startswith("# Written by govinfo")
+                            and "concurrency:" not in cfg.read_text(encoding="utf-8")):
         cfg.write_text(DAGSTER_YAML.format(home=home), encoding="utf-8")
     os.environ["DAGSTER_HOME"] = str(home)
     os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from govinfo_pipeline.defs.executors import govinfo_executor
 from govinfo_pipeline.defs.partitions import valid_year, year_partitions
 from govinfo_pipeline.defs.resources import SourceFolder
 from govinfo_pipeline.lib.ingest import discover, read_files, read_manifest
@@ -14,7 +15,17 @@ from govinfo_pipeline.lib.ingest import discover, read_files, read_manifest
 ingest_job = dg.define_asset_job(
     "ingest", selection=dg.AssetSelection.all(), partitions_def=year_partitions,
     description="Raw files → normalized cells → rule results → warehouse, for the selected years.",
+    executor_def=govinfo_executor,
 )
+
+
+def resolved_ingest_job() -> dg.JobDefinition:
+    """The ingest job as the code location defines it; ``dg.reconstructable(resolved_ingest_job)`` rebuilds it in the
+    processes that run its steps (the multiprocess executor's children, Celery workers)."""
+    from govinfo_pipeline.definitions import defs
+
+    return defs().resolve_job_def("ingest")
+
 
 # Annual reports are due by 31 March (Regulation art. 49); ingest the previous year on 1 April.
 @dg.schedule(job=ingest_job, cron_schedule="0 6 1 4 *", execution_timezone="Asia/Shanghai",

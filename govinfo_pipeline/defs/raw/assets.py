@@ -40,24 +40,22 @@ def raw_files(context: dg.AssetExecutionContext, config: RawConfig, source: Sour
         missing = wanted - {f.rel for f in files}
         if missing:
             raise dg.Failure(f"not found in {root}: {', '.join(sorted(missing))}")
-    raw = read_files(files, source.max_file_bytes, manifest=read_manifest(root))
+    with warehouse.session() as engine:
+        held, _ = wh.existing_fingerprints(engine)
+    raw = read_files(files, source.max_file_bytes, manifest=read_manifest(root), held=held)
     years = partition_years(context)
     hint = raw["year_hint"]
     keep = hint.isin(years) | ~hint.map(lambda y: valid_year(None if pd.isna(y) else int(y)))
     if config.files:
         keep[:] = True
     raw = raw[keep.astype(bool)].reset_index(drop=True)
-    engine = warehouse.engine()
-    try:
-        held, _ = wh.existing_fingerprints(engine)
-    finally:
-        engine.dispose()
     raw = mark_unchanged(raw, held)
     yield dg.Output(raw, metadata={
         "files": len(raw),
         "decoded": int(raw["text"].notna().sum()),
         "unreadable": int(raw["reason"].notna().sum()),
         "unchanged": int(raw["unchanged"].sum()),
+        "read": int(raw["read"].sum()),
         "input_folder": str(root),
         "dagster/row_count": len(raw),
     })
