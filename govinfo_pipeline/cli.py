@@ -52,22 +52,42 @@ def _redact(url: str) -> str:
         return "<invalid URL>"
 
 
-def _years_in(root: Path, url: str) -> list[int]:
-    """The report years found in the input folder: from each file's title, or from the warehouse for a
-    file it holds unchanged (same size and modification time)."""
-    from govinfo_pipeline.defs.partitions import valid_year
+def _held(url: str):
+    """What the warehouse holds (reports), or None for a warehouse that does not exist yet."""
     from govinfo_pipeline.lib import warehouse as wh
-    from govinfo_pipeline.lib.ingest import discover, read_manifest, scan_years
 
     try:
         engine = _engine(url, read_only=True)
         try:
-            held, _ = wh.existing_fingerprints(engine)
+            return wh.existing_fingerprints(engine)[0]
         finally:
             engine.dispose()
     except Exception:  # a new warehouse: nothing held yet
-        held = None
-    return sorted(y for y in scan_years(discover(root), read_manifest(root), held) if valid_year(y))
+        return None
+
+
+def plan_batches(root: Path, url: str, max_files: int) -> list[tuple[list[int], list[str]]]:
+    """(years, files) per run when more than ``max_files`` files must be read: a national year is read in
+    runs of about ``max_files`` files each, so memory stays bounded. One batch (all files) otherwise."""
+    from govinfo_pipeline.defs.partitions import valid_year, year_partitions
+    from govinfo_pipeline.lib.ingest import batches, discover, read_manifest, scan_years, to_read
+
+    files, held = discover(root), _held(url)
+    if to_read(files, held) <= max_files:
+        return [([], [])]
+    manifest = read_manifest(root)
+    last = int(year_partitions.get_last_partition_key())
+    return [(sorted(y for y in scan_years(b, manifest, held) if valid_year(y)) or [last], [f.rel for f in b])
+            for b in batches(files, max_files)]
+
+
+def _years_in(root: Path, url: str) -> list[int]:
+    """The report years found in the input folder: from each file's title, or from the warehouse for a
+    file it holds unchanged (same size and modification time)."""
+    from govinfo_pipeline.defs.partitions import valid_year
+    from govinfo_pipeline.lib.ingest import discover, read_manifest, scan_years
+
+    return sorted(y for y in scan_years(discover(root), read_manifest(root), _held(url)) if valid_year(y))
 
 
 EXECUTORS = ("in_process", "multiprocess", "celery")
@@ -276,6 +296,19 @@ def cmd_run(args: argparse.Namespace) -> int:
                 return _fail("; ".join(f"pipeline run {o['run_id']} ({o['year']}) failed: {o['error']}"
                                        for o in failed), code=1)
             return 0
+    plan = [([args.year] if args.year else [], args.file or [])] if args.year or args.file else plan_batches(
+        root, url, args.batch_files or settings.batch_files())
+    if len(plan) > 1:
+        run_ids = []
+        for i, (years, rels) in enumerate(plan, start=1):
+            result = run_pipeline(str(root), url, years, rels, log_level=log_level, executor=executor)
+            if not result.success:
+                return _fail(f"pipeline run {result.run_id} (batch {i} of {len(plan)}) failed: "
+                             f"{failure_message(result)}", code=1)
+            print(f"dagster run {result.run_id} succeeded (batch {i} of {len(plan)}: {len(rels)} files)")
+            run_ids.append(result.run_id)
+        print(summary(url, run_ids))
+        return 0
     result = run_pipeline(str(root), url, [args.year] if args.year else None, args.file,
                           log_level=log_level, executor=executor)
     if not result.success:
@@ -436,6 +469,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--executor", choices=EXECUTORS, default="in_process",
                      help="where the steps run: this process (default), a child process each, or Celery workers "
                           "(`dagster-celery worker start -A dagster_celery.app`)")
+    run.add_argument("--batch-files", type=int, metavar="N",
+                     help="read at most about N files per run; a larger input runs as consecutive runs "
+                          "(default: $GOVINFO_BATCH_FILES, or 10000)")
     run.add_argument("--parallel", type=int, default=1, metavar="N",
                      help="run each year of the input as its own run, N at once (default 1: one run for all)")
     run.add_argument("--broker", help="celery: the broker URL (default: $GOVINFO_CELERY_BROKER, or RabbitMQ on "

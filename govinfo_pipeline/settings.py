@@ -28,6 +28,11 @@ def max_file_bytes() -> int:
     return int(os.environ.get(ENV_MAX_BYTES) or 200 * 1024 * 1024)
 
 
+def batch_files() -> int:
+    """Files to read per run when `govinfo run` has more (GOVINFO_BATCH_FILES, default 10,000)."""
+    return int(os.environ.get("GOVINFO_BATCH_FILES") or 10_000)
+
+
 def dagster_home() -> Path:
     return Path(os.environ.get("DAGSTER_HOME") or project_root() / ".dagster_home")
 

@@ -96,3 +96,37 @@ def test_query_is_read_only_on_postgresql(sample_dir, dagster_home, pg_url):
     proc = govinfo("query", "SELECT COUNT(*) AS n FROM reports", "--warehouse", pg_url, "--format", "csv",
                    home=dagster_home)
     assert proc.stdout.split() == ["n", "5"]
+
+
+def test_a_large_input_runs_as_batches_with_the_same_result(sample_dir, tmp_path, dagster_home):
+    """More files than --batch-files: consecutive runs, each reading about that many files. The warehouse ends
+    as one run leaves it, and a copy of a file meets its original in one batch, so it is still a duplicate."""
+    import sqlalchemy as sa
+
+    first = sorted(sample_dir.iterdir())[0]
+    (sample_dir / "copy_of_first.txt").write_bytes(first.read_bytes())
+    one, batched = (f"duckdb:///{tmp_path / name}" for name in ("one.duckdb", "batched.duckdb"))
+    assert govinfo("run", "--input", str(sample_dir), "--warehouse", one, home=dagster_home).returncode == 0
+    proc = govinfo("run", "--input", str(sample_dir), "--warehouse", batched, "--batch-files", "2",
+                   home=dagster_home)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("succeeded (batch ") == 3  # six files, two per run; the copy stays with its original
+    assert "reports loaded: 5" in proc.stdout and "cells: 990" in proc.stdout
+
+    def contents(url: str) -> dict:
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            out = {t: sorted(map(tuple, conn.execute(sa.text(f"SELECT {cols} FROM {t}")).fetchall()))
+                   for t, cols in (("reports", "report_id, source_path, parse_status, quality_status"),
+                                   ("report_cells", "report_id, section, row, col, value, cell_status"),
+                                   ("quality_results", "report_id, rule_id, subject, outcome"),
+                                   ("rejections", "source_path, reason, duplicate_of"))}
+            out["ledger"] = conn.execute(sa.text("SELECT SUM(files_seen), SUM(reports_loaded), SUM(rejections), "
+                                                 "MIN(CAST(balanced AS INTEGER)) FROM run_accounting")).fetchone()
+        engine.dispose()
+        return out
+
+    a, b = contents(one), contents(batched)
+    assert {k: v for k, v in a.items() if k != "ledger"} == {k: v for k, v in b.items() if k != "ledger"}
+    assert [r[1] for r in b["rejections"]] == ["duplicate_content"]
+    assert tuple(b["ledger"]) == (6, 5, 1, 1) and tuple(a["ledger"]) == (6, 5, 1, 1)

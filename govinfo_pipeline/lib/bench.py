@@ -40,21 +40,24 @@ def _run_cli(args: list[str], env: dict) -> tuple[subprocess.CompletedProcess, f
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), seconds, usage.ru_maxrss / 1024
 
 
-def _stage_seconds(home: Path, run_id: str) -> dict[str, float]:
+def _stage_seconds(home: Path, run_ids: list[str]) -> dict[str, float]:
+    """Seconds per stage, summed over the runs (a large input runs as several batches)."""
     import dagster as dg
 
     os.environ["DAGSTER_HOME"] = str(home)
-    starts: dict[str, float] = {}
     out: dict[str, float] = {}
     with dg.DagsterInstance.get() as instance:
-        for record in instance.all_logs(run_id):
-            event = record.dagster_event
-            if event is None or record.step_key not in STEPS:
-                continue
-            if event.event_type_value == "STEP_START":
-                starts[record.step_key] = record.timestamp
-            elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and record.step_key in starts:
-                out[STEPS[record.step_key]] = round(record.timestamp - starts[record.step_key], 3)
+        for run_id in run_ids:
+            starts: dict[str, float] = {}
+            for record in instance.all_logs(run_id):
+                event = record.dagster_event
+                if event is None or record.step_key not in STEPS:
+                    continue
+                if event.event_type_value == "STEP_START":
+                    starts[record.step_key] = record.timestamp
+                elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and record.step_key in starts:
+                    name = STEPS[record.step_key]
+                    out[name] = round(out.get(name, 0.0) + record.timestamp - starts[record.step_key], 3)
     return out
 
 
@@ -86,7 +89,7 @@ def run(reports: int, out: Path, formats: tuple[str, ...] = ("txt",), seed: int 
     proc, pipeline_seconds, peak_mb = _run_cli(["run", "--input", str(corpus), "--warehouse", url], env)
     if proc.returncode != 0:
         raise RuntimeError(f"the pipeline failed: {proc.stderr[-2000:]}")
-    run_id = next(line.split()[2] for line in proc.stdout.splitlines() if line.startswith("dagster run "))
+    run_ids = [line.split()[2] for line in proc.stdout.splitlines() if line.startswith("dagster run ")]
     rerun, rerun_seconds, _ = _run_cli(["run", "--input", str(corpus), "--warehouse", url], env)
     engine = sa.create_engine(url)
     with engine.connect() as conn:
@@ -106,7 +109,8 @@ def run(reports: int, out: Path, formats: tuple[str, ...] = ("txt",), seed: int 
         "rerun_ok": rerun.returncode == 0,
         "peak_rss_mb": round(peak_mb, 1),
         "generate_seconds": round(generate_seconds, 2),
-        "stages": _stage_seconds(home, run_id),
+        "runs": len(run_ids),
+        "stages": _stage_seconds(home, run_ids),
         "validation_suites": int(len(validation)),
         "validation_seconds": round(float(validation["seconds"].sum()), 2),
         "oracle_cells_expected": oracle["cells_expected"],
