@@ -120,3 +120,24 @@ def test_one_run_over_a_folder_of_every_format_and_both_templates(tmp_path, dags
             assert got["cell_status"] == status, (path.name, key)
             if value is not None:
                 assert (got["value"], got["unit"] if isinstance(got["unit"], str) else None) == (value, unit), key
+
+
+@pytest.mark.parametrize("path,doc", FILES, ids=[p.name for p, _ in FILES])
+def test_prose_figures_are_found_in_every_format(path, doc):
+    """The application figures the prose quotes (X6), as read by hand: figure, value and the line where the
+    phrase starts, also where it wraps onto the next line. Proactive figures (行政许可决定 N 件) are not read."""
+    from govinfo_pipeline.lib import prose, readers
+    from govinfo_pipeline.lib.report import parse_layout
+
+    raw = ingest.read_files([ingest.SourceFile(path, path.name)])
+    r = raw.iloc[0]
+    claims = parse_layout(readers.read_any(r["text"], r["blob"], r["source_format"]), r["text"]).claims
+    got = {(c["figure"], c["value"], c["source_line"]) for c in claims}
+    single = {cells[0]: name for name, cells in prose.FIGURES.items() if len(cells) == 1}
+    for hand in doc.get("prose_numbers") or []:
+        section, row, col = hand["cell"].split(".")
+        figure = single.get((section, row, col))
+        if figure is None:
+            continue
+        line = hand.get("line") if acc.FORMAT_OF[path.suffix] in ("text", "markdown") else None
+        assert any(f == figure and v == hand["prose"] and (line is None or s == line) for f, v, s in got), hand

@@ -70,23 +70,51 @@ NO_APPLICATIONS = re.compile(
 )
 
 
-def find_claims(prose: list[tuple[int, str]]) -> list[Claim]:
-    """Every quoted figure in the prose lines, in order; a line may hold several."""
-    claims: list[Claim] = []
+_SENTENCE_END = ("。", "；", ";", "！", "？", "：", ":")
+
+
+def paragraphs(prose: list[tuple[int, str]]) -> list[tuple[str, list[tuple[int, int]]]]:
+    """Prose lines joined where a sentence wraps onto the next line (PDF layout text breaks lines mid-phrase:
+    "结转下年度" / "继续办理 3 件"): (text, [(offset, line), …]) with the line each piece starts."""
+    out: list[tuple[str, list[tuple[int, int]]]] = []
+    adjacent = False  # the previous entry was prose on the line just before (or, without line numbers, just before)
+    prev: int | None = None
     for line_no, line in prose:
         if line.startswith("\t"):
+            adjacent = False
             continue
+        text = line.strip()
+        follows = adjacent and (line_no is None and prev is None or line_no is not None and prev is not None
+                                and line_no == prev + 1)
+        if out and follows and not out[-1][0].endswith(_SENTENCE_END):
+            joined, starts = out[-1]
+            out[-1] = (joined + text, [*starts, (len(joined), line_no)])
+        else:
+            out.append((text, [(0, line_no)]))
+        prev, adjacent = line_no, True
+    return out
+
+
+def _line_at(starts: list[tuple[int, int]], offset: int) -> int:
+    return next(line for start, line in reversed(starts) if start <= offset)
+
+
+def find_claims(prose: list[tuple[int, str]]) -> list[Claim]:
+    """Every quoted figure in the prose, in order, with the line where its phrase starts; a line may hold
+    several, and a phrase may wrap onto the next line."""
+    claims: list[Claim] = []
+    for text, starts in paragraphs(prose):
         taken: list[tuple[int, int]] = []
         for target, pattern in PATTERNS:
-            for m in pattern.finditer(line):
+            for m in pattern.finditer(text):
                 span = m.span(1)
                 if any(a <= span[0] < b for a, b in taken):
                     continue
                 taken.append(span)
-                claims.append(Claim(target, float(m.group(1)), m.group(0), line_no))
+                claims.append(Claim(target, float(m.group(1)), m.group(0), _line_at(starts, m.start())))
         for target, pattern in ZERO_PATTERNS:
-            for m in pattern.finditer(line):
-                claims.append(Claim(target, 0.0, m.group(0), line_no))
+            for m in pattern.finditer(text):
+                claims.append(Claim(target, 0.0, m.group(0), _line_at(starts, m.start())))
     return claims
 
 
