@@ -14,6 +14,15 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "raw"
 EXPECTED = Path(__file__).parent / "expected"
 PG_ADMIN_URL = os.environ.get("GOVINFO_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+# Every table a run fills, with the key its rows are sorted by to compare two warehouses.
+WAREHOUSE_TABLES = {
+    "reports": ["report_id"],
+    "report_cells": ["report_id", "section", "row", "col"],
+    "report_sections": ["report_id", "section_no"],
+    "quality_results": ["report_id", "rule_id", "subject", "operands"],
+    "report_prose_numbers": ["report_id", "source_line", "figure", "phrase"],
+    "rejections": ["source_path"],
+}
 
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")

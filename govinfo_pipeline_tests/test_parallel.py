@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from govinfo_pipeline import cli, settings
-from govinfo_pipeline_tests.conftest import PG_ADMIN_URL, ROOT, SAMPLES
+from govinfo_pipeline_tests.conftest import PG_ADMIN_URL, ROOT, SAMPLES, WAREHOUSE_TABLES
 from govinfo_pipeline_tests.test_pipeline import read
 
 BROKER = os.environ.get("GOVINFO_TEST_BROKER", "pyamqp://guest:guest@127.0.0.1:5672//")
@@ -28,12 +28,7 @@ VENV_BIN = Path(sys.executable).parent
 STAMPS = ("loaded_at", "checked_at", "rejected_at")
 # Every table a run fills, with the key it is sorted by (run ids and timestamps are left out).
 TABLES = {
-    "reports": ["report_id"],
-    "report_cells": ["report_id", "section", "row", "col"],
-    "report_sections": ["report_id", "section_no"],
-    "quality_results": ["report_id", "rule_id", "subject", "operands"],
-    "report_prose_numbers": ["report_id", "source_line", "figure", "phrase"],
-    "rejections": ["source_path"],
+    **WAREHOUSE_TABLES,
     "report_similarity": ["report_id", "other_report_id", "scope"],
     "agencies": ["agency_id"],
     "agency_aliases": ["alias"],

@@ -10,18 +10,11 @@ import pytest
 import sqlalchemy as sa
 
 from govinfo_pipeline.cli import run_pipeline
-from govinfo_pipeline_tests.conftest import expected_reports
+from govinfo_pipeline_tests.conftest import WAREHOUSE_TABLES, expected_reports
 
 pytestmark = pytest.mark.slow
 EXPECTED = expected_reports()
-TABLES = {
-    "reports": ["report_id"],
-    "report_cells": ["report_id", "section", "row", "col"],
-    "report_sections": ["report_id", "section_no"],
-    "quality_results": ["report_id", "rule_id", "subject", "operands"],
-    "report_prose_numbers": ["report_id", "source_line", "figure", "phrase"],
-    "rejections": ["source_path"],
-}
+TABLES = WAREHOUSE_TABLES
 
 
 def read(url: str, sql: str, **params) -> pd.DataFrame:
