@@ -87,3 +87,66 @@ def test_batches_never_separate_identical_files(tmp_path):
             assert not a & b  # one size, one batch
     # sorted sizes 1 2 3 | 3 3 3 (full, but the next file has the same size: it stays) | 5 7 7 | 9
     assert [len(b) for b in cut] == [6, 3, 1]
+
+
+FRAMES = ("reports", "cells", "sections", "claims", "results")
+
+
+def _with_copies(batch: dict) -> dict:
+    """The batch plus copied reports: 40 under another body in the same year (same_year pairs), and 40 by the
+    same body a year later (previous_year pairs)."""
+    reports = batch["reports"].sort_values("report_id").reset_index(drop=True)
+    copies = []
+    for k, scope in enumerate(("other_body", "next_year")):
+        src = reports.iloc[k * 40:(k + 1) * 40]
+        new_id = {rid: f"z{k}{rid[:14]}" for rid in src["report_id"]}  # not hex: never an existing id
+        rep = src.assign(report_id=src["report_id"].map(new_id), source_path="copy/" + src["source_path"] + str(k))
+        if scope == "other_body":
+            rep = rep.assign(agency_id="copy" + rep["agency_id"].str[4:])
+        else:
+            rep = rep.assign(report_year=rep["report_year"] + 1)
+        copies.append({"reports": rep} | {
+            name: batch[name][batch[name]["report_id"].isin(new_id)].assign(
+                report_id=lambda d, m=new_id: d["report_id"].map(m)) for name in FRAMES[1:]})
+    return {name: pd.concat([frame, *(c[name] for c in copies)], ignore_index=True) if name in FRAMES else frame
+            for name, frame in batch.items()}
+
+
+def test_copy_paste_judged_batch_by_batch_equals_judging_all_at_once(corpus, tmp_path):
+    """S1 rewrites only what a new batch can change; two batches in turn must leave what one batch leaves."""
+    import sqlalchemy as sa
+
+    from govinfo_pipeline.lib import warehouse as wh
+
+    normalized = ingest.normalize(ingest.read_files(ingest.discover(corpus)), workers=1)
+    batch = _with_copies(ingest.assemble(normalized, ingest.check(normalized)))
+    ids = sorted(batch["reports"]["report_id"])
+    originals = [rid for rid in ids if not rid.startswith("z")]
+    batches = [set(originals[::2]), set(originals[1::2]), set(ids) - set(originals)]  # copies come last
+    years = sorted({int(y) for y in batch["reports"]["report_year"].dropna()})
+
+    def part(keep: set) -> dict:
+        return {k: (v[v["report_id"].isin(keep)] if "report_id" in v else v.iloc[0:0]) for k, v in batch.items()}
+
+    def contents(engine) -> dict:
+        with engine.connect() as conn:
+            return {sql: sorted(map(tuple, conn.execute(sa.text(sql)).fetchall())) for sql in (
+                "SELECT report_id, other_report_id, scope, ROUND(score, 6) FROM report_similarity",
+                "SELECT report_id, subject, passed, observed, operands FROM quality_results WHERE rule_id = 'S1'",
+                "SELECT report_id, quality_status FROM reports")}
+
+    at_once = wh.connect(f"duckdb:///{tmp_path / 'once.duckdb'}")
+    wh.ensure_schema(at_once)
+    wh.write(at_once, batch)
+    wh.copy_paste(at_once, years)
+    in_turn = wh.connect(f"duckdb:///{tmp_path / 'turn.duckdb'}")
+    wh.ensure_schema(in_turn)
+    for one in batches:
+        wh.write(in_turn, part(one))
+        wh.copy_paste(in_turn, years, new_ids=sorted(one))
+    once, turn = contents(at_once), contents(in_turn)
+    pairs = next(iter(once.values()))
+    assert {p[2] for p in pairs} == {"same_year", "previous_year"} and len(pairs) >= 80  # the copies pair up
+    assert once == turn
+    at_once.dispose()
+    in_turn.dispose()

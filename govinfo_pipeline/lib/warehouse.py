@@ -400,10 +400,14 @@ def _sign(engine: sa.Engine, report_ids: list[str], sigs: dict) -> None:
             _bulk_insert(conn, signatures, rows)
 
 
-def copy_paste(engine: sa.Engine, years: list[int], now: dt.datetime | None = None) -> int:
-    """Rule S1 (内容雷同) for every report of these years and the years beside them: prose similarity with
+def copy_paste(engine: sa.Engine, years: list[int], now: dt.datetime | None = None,
+               new_ids: list[str] | None = None) -> int:
+    """Rule S1 (内容雷同) for the reports of these years and the years beside them: prose similarity with
     the body's previous report and with other bodies' reports of the same year; a warning at 0.9 or more.
-    Returns the similarity rows written."""
+
+    With ``new_ids`` (the reports just written) only the results that can have changed are rewritten: those
+    of the new reports, of the reports they pair with, and of reports whose match has left the warehouse.
+    Without, every report of the years is judged again. Returns the similarity rows written."""
     from govinfo_pipeline.lib import similarity as sim
 
     years = sorted({y for year in years for y in (year - 1, year, year + 1)})
@@ -422,6 +426,14 @@ def copy_paste(engine: sa.Engine, years: list[int], now: dt.datetime | None = No
     _sign(engine, [rid for rid in reps["report_id"] if rid not in sigs], sigs)
     pairs = sim.compare_signed(reps, sigs)
     ids = reps["report_id"].tolist()
+    if new_ids is not None:
+        new = set(new_ids)
+        with engine.connect() as conn:
+            gone = pd.read_sql(sa.select(similarity.c.report_id).where(
+                similarity.c.other_report_id.not_in(sa.select(reports.c.report_id))), conn)["report_id"]
+        touched = new | set(pairs.loc[pairs["other_report_id"].isin(new), "report_id"]) | set(gone)
+        ids = [rid for rid in ids if rid in touched]
+        pairs = pairs[pairs["report_id"].isin(touched)]
     judged = pairs.astype({"score": float}).sort_values("score", ascending=False).drop_duplicates("report_id")
     results = pd.DataFrame({
         "report_id": judged["report_id"], "rule_id": "S1", "level": "warning",

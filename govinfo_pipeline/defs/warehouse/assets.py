@@ -53,7 +53,7 @@ def warehouse_tables(
             stats = wh.write(engine, batch)
             stats["x1_results"] = wh.cross_year(engine, sorted(set(batch["reports"]["agency_id"].dropna())))
             years = sorted({int(y) for y in batch["reports"]["report_year"].dropna()})
-            stats["similarity_pairs"] = wh.copy_paste(engine, years)
+            stats["similarity_pairs"] = wh.copy_paste(engine, years, new_ids=batch["reports"]["report_id"].tolist())
             audit = warehouse_audit(engine, batch)
             ledger = wh.account(engine, files, context.run_id, partition_label(context))
     except Exception as exc:
