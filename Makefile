@@ -5,7 +5,7 @@ PYTHON ?= python3
 UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 
-.PHONY: setup browser run test lint ui fuzz accuracy bench clean
+.PHONY: setup browser run test lint ui fuzz accuracy bench profile clean
 FUZZ_SECONDS ?= 120
 
 .tools/bin/uv:
@@ -46,6 +46,11 @@ accuracy: setup
 BENCH_REPORTS ?= 1000
 bench: setup
 	.venv/bin/govinfo bench --reports $(BENCH_REPORTS) --out bench/bench_$(BENCH_REPORTS).json
+
+# Where the time goes: the same benchmark with the pipeline run under pyinstrument.
+profile: setup
+	.venv/bin/govinfo bench --reports $(BENCH_REPORTS) --out bench/profiled_$(BENCH_REPORTS).json \
+		--profile bench/profile_$(BENCH_REPORTS).txt
 
 # Coverage-guided fuzzing of the parser (atheris); a separate command, not part of CI.
 fuzz: setup

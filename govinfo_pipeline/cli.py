@@ -415,7 +415,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from govinfo_pipeline.lib import bench
 
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
-    figures = bench.run(args.reports, Path(args.out), formats, args.seed, Path(args.keep) if args.keep else None)
+    figures = bench.run(args.reports, Path(args.out), formats, args.seed, Path(args.keep) if args.keep else None,
+                        Path(args.profile) if args.profile else None)
     print(json.dumps(figures, ensure_ascii=False, indent=2))
     return 0
 
@@ -516,6 +517,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seed", type=int, default=0)
     bench.add_argument("--out", required=True, help="JSON file for the figures")
     bench.add_argument("--keep", help="work in this folder and keep the corpus and warehouse")
+    bench.add_argument("--profile", help="profile the pipeline run with pyinstrument (a dev dependency) into "
+                                         "this text file; the run is then slower")
     bench.set_defaults(func=cmd_bench)
     db = sub.add_parser("db", help="warehouse schema migrations (Alembic)")
     db.add_argument("action", choices=["upgrade", "current", "grant-reader"])

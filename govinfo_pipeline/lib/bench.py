@@ -28,10 +28,13 @@ from govinfo_pipeline.lib.ingest import discover
 STEPS = {"raw_files": "raw", "normalized": "normalized", "facts": "facts", "warehouse_tables": "warehouse"}
 
 
-def _run_cli(args: list[str], env: dict) -> tuple[subprocess.CompletedProcess, float, float]:
-    """Run ``govinfo`` in a child process; return it, its wall seconds and its peak RSS in MB."""
+def _run_cli(args: list[str], env: dict, profile: Path | None = None) -> tuple[subprocess.CompletedProcess, float,
+                                                                               float]:
+    """Run ``govinfo`` in a child process (under pyinstrument, writing ``profile``, if given); return it, its
+    wall seconds and its peak RSS in MB."""
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "govinfo_pipeline.cli", *args], env=env,
+    runner = ["-m", "pyinstrument", "--interval", "0.005", "-o", str(profile), "-m"] if profile else ["-m"]
+    proc = subprocess.Popen([sys.executable, *runner, "govinfo_pipeline.cli", *args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
@@ -70,7 +73,7 @@ def read_floor(folder: Path) -> float:
 
 
 def run(reports: int, out: Path, formats: tuple[str, ...] = ("txt",), seed: int = 0,
-        keep: Path | None = None) -> dict:
+        keep: Path | None = None, profile: Path | None = None) -> dict:
     work = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="govinfo-bench-"))
     corpus, home = work / "raw", work / "dagster_home"
     for p in (corpus, home):
@@ -86,7 +89,7 @@ def run(reports: int, out: Path, formats: tuple[str, ...] = ("txt",), seed: int 
     generate_seconds = time.perf_counter() - started
     floor = read_floor(corpus)
     env = {**os.environ, "DAGSTER_HOME": str(home)}
-    proc, pipeline_seconds, peak_mb = _run_cli(["run", "--input", str(corpus), "--warehouse", url], env)
+    proc, pipeline_seconds, peak_mb = _run_cli(["run", "--input", str(corpus), "--warehouse", url], env, profile)
     if proc.returncode != 0:
         raise RuntimeError(f"the pipeline failed: {proc.stderr[-2000:]}")
     run_ids = [line.split()[2] for line in proc.stdout.splitlines() if line.startswith("dagster run ")]
