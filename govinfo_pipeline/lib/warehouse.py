@@ -184,7 +184,19 @@ def connect(url: str) -> sa.Engine:
     """An engine for ``url``; DuckDB files get their folder created."""
     if url.startswith("duckdb:///") and not url.startswith("duckdb:///:memory:"):
         Path(url.removeprefix("duckdb:///")).parent.mkdir(parents=True, exist_ok=True)
-    return sa.create_engine(url)
+    engine = sa.create_engine(url)
+    if engine.dialect.name == "duckdb":
+        sa.event.listen(engine, "connect", _fewer_checkpoints)
+    return engine
+
+
+def _fewer_checkpoints(dbapi_connection, _record) -> None:
+    """DuckDB checkpoints when its write-ahead log passes 16 MB, and each checkpoint writes the primary-key
+    indexes out whole: with millions of cells, commits then grow slower batch after batch. The log is as
+    durable as the file; checkpoints come every GOVINFO_DUCKDB_CHECKPOINT (default 1 GB) of log and when the last
+    connection closes."""
+    threshold = os.environ.get("GOVINFO_DUCKDB_CHECKPOINT") or "1GB"
+    dbapi_connection.execute(f"SET checkpoint_threshold = '{threshold}'")
 
 
 def _q(engine: sa.Engine, name: str) -> str:
