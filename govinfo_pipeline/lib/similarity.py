@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 
 N_HASHES = 64
-BANDS, ROWS = 16, 4  # LSH: 16 bands of 4 hashes; pairs above ~0.6 similarity are very likely candidates
+# LSH: 10 bands of 6 hashes. A pair at 0.9 similarity shares a band with probability 1-(1-0.9^6)^10 > 0.999;
+# one at 0.5, 0.15: templated prose (a few hundred bodies writing alike) does not make every pair a candidate.
+BANDS, ROWS = 10, 6
 NEAR_DUPLICATE = 0.9
 _SPACE = re.compile(r"\s+")
 _DIGITS = re.compile(r"\d+")
@@ -67,22 +69,43 @@ def compare_signed(reports: pd.DataFrame, sigs: dict[str, np.ndarray | None]) ->
         prev = by_key.get((a, y - 1)) if a is not None and y == y else None
         if sig is not None and prev is not None and sigs.get(prev) is not None:
             rows.append((rid, prev, "previous_year", score(sig, sigs[prev])))
-    buckets: dict[tuple, list[str]] = {}
-    for rid, sig in sigs.items():
-        if sig is None:
-            continue
-        year = year_of[rid]
-        for band in range(BANDS):
-            buckets.setdefault((year, band, sig[band * ROWS:(band + 1) * ROWS].tobytes()), []).append(rid)
-    seen = set()
-    for members in buckets.values():
-        for i, a in enumerate(members):
-            for b in members[i + 1:]:
-                pair = (a, b) if a < b else (b, a)
-                if pair in seen or agency[a] == agency[b]:
-                    continue
-                seen.add(pair)
-                s = score(sigs[a], sigs[b])
-                if s >= NEAR_DUPLICATE:
-                    rows += [(a, b, "same_year", s), (b, a, "same_year", s)]
+    ids = [rid for rid, sig in sigs.items() if sig is not None and rid in year_of]
+    if len(ids) > 1:
+        matrix = np.vstack([sigs[rid] for rid in ids])
+        years = pd.factorize(pd.Series([year_of[rid] for rid in ids]))[0].astype(np.uint64)
+        bodies = np.array([agency[rid] for rid in ids], dtype=object)
+        first, second = _candidates(matrix, years)
+        other_body = bodies[first] != bodies[second]
+        first, second = first[other_body], second[other_body]
+        for lo in range(0, len(first), _SCORE_CHUNK):  # scored together, a million pairs at a time
+            a, b = first[lo:lo + _SCORE_CHUNK], second[lo:lo + _SCORE_CHUNK]
+            scores = (matrix[a] == matrix[b]).mean(axis=1)
+            for i, j, sc in zip(a[scores >= NEAR_DUPLICATE], b[scores >= NEAR_DUPLICATE],
+                                scores[scores >= NEAR_DUPLICATE], strict=True):
+                rows += [(ids[i], ids[j], "same_year", float(sc)), (ids[j], ids[i], "same_year", float(sc))]
     return pd.DataFrame(rows, columns=["report_id", "other_report_id", "scope", "score"]).astype({"score": float})
+
+
+_SCORE_CHUNK = 1_000_000
+
+
+def _candidates(matrix: np.ndarray, years: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i < j) of rows that share an LSH bucket (a band of ROWS hashes) in the same year."""
+    firsts, seconds = [], []
+    for band in range(BANDS):
+        key = np.column_stack([years, matrix[:, band * ROWS:(band + 1) * ROWS]])
+        _, bucket, sizes = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+        bucket = bucket.ravel()
+        shared = np.flatnonzero(sizes[bucket] > 1)
+        if not len(shared):
+            continue
+        ordered = shared[np.argsort(bucket[shared], kind="stable")]
+        for group in np.split(ordered, np.flatnonzero(np.diff(bucket[ordered])) + 1):
+            i, j = np.triu_indices(len(group), 1)
+            firsts.append(group[i])
+            seconds.append(group[j])
+    if not firsts:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    n = len(matrix)
+    pairs = np.unique(np.concatenate(firsts).astype(np.int64) * n + np.concatenate(seconds))
+    return pairs // n, pairs % n
