@@ -52,12 +52,14 @@ def compare(reports: pd.DataFrame) -> pd.DataFrame:
     return compare_signed(reports, sigs)
 
 
-def compare_signed(reports: pd.DataFrame, sigs: dict[str, np.ndarray | None]) -> pd.DataFrame:
+def compare_signed(reports: pd.DataFrame, sigs: dict[str, np.ndarray | None],
+                   focus: set[str] | None = None) -> pd.DataFrame:
     """Pairs worth reporting among ``reports`` (report_id, agency_id, report_year), given their signatures.
 
     Returns report_id, other_report_id, scope ('previous_year' or 'same_year'), score: every report
     against its body's previous-year report, and same-year pairs of different bodies that share an LSH
-    bucket and score at least NEAR_DUPLICATE.
+    bucket and score at least NEAR_DUPLICATE. With ``focus``, only same-year pairs that involve one of
+    those reports are looked for.
     """
     agency = dict(zip(reports["report_id"], reports["agency_id"], strict=True))
     year_of = dict(zip(reports["report_id"], reports["report_year"], strict=True))
@@ -74,7 +76,8 @@ def compare_signed(reports: pd.DataFrame, sigs: dict[str, np.ndarray | None]) ->
         matrix = np.vstack([sigs[rid] for rid in ids])
         years = pd.factorize(pd.Series([year_of[rid] for rid in ids]))[0].astype(np.uint64)
         bodies = np.array([agency[rid] for rid in ids], dtype=object)
-        first, second = _candidates(matrix, years)
+        in_focus = None if focus is None else np.array([rid in focus for rid in ids])
+        first, second = _candidates(matrix, years, in_focus)
         other_body = bodies[first] != bodies[second]
         first, second = first[other_body], second[other_body]
         for lo in range(0, len(first), _SCORE_CHUNK):  # scored together, a million pairs at a time
@@ -89,8 +92,10 @@ def compare_signed(reports: pd.DataFrame, sigs: dict[str, np.ndarray | None]) ->
 _SCORE_CHUNK = 1_000_000
 
 
-def _candidates(matrix: np.ndarray, years: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs (i < j) of rows that share an LSH bucket (a band of ROWS hashes) in the same year."""
+def _candidates(matrix: np.ndarray, years: np.ndarray,
+                in_focus: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i < j) of rows that share an LSH bucket (a band of ROWS hashes) in the same year; with
+    ``in_focus``, only pairs with at least one row in focus."""
     firsts, seconds = [], []
     for band in range(BANDS):
         key = np.column_stack([years, matrix[:, band * ROWS:(band + 1) * ROWS]])
@@ -101,9 +106,15 @@ def _candidates(matrix: np.ndarray, years: np.ndarray) -> tuple[np.ndarray, np.n
             continue
         ordered = shared[np.argsort(bucket[shared], kind="stable")]
         for group in np.split(ordered, np.flatnonzero(np.diff(bucket[ordered])) + 1):
-            i, j = np.triu_indices(len(group), 1)
-            firsts.append(group[i])
-            seconds.append(group[j])
+            if in_focus is None:
+                i, j = np.triu_indices(len(group), 1)
+                firsts.append(group[i])
+                seconds.append(group[j])
+                continue
+            chosen = group[in_focus[group]]
+            a, b = np.repeat(chosen, len(group)), np.tile(group, len(chosen))
+            firsts.append(np.minimum(a, b)[a != b])
+            seconds.append(np.maximum(a, b)[a != b])
     if not firsts:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     n = len(matrix)

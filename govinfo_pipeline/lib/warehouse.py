@@ -360,7 +360,7 @@ def cross_year(engine: sa.Engine, agency_ids: list[str], now: dt.datetime | None
     row, col = quote_cols(engine).values()
     frames = []
     with engine.connect() as conn:
-        for part in chunks(agency_ids, 1000):
+        for part in chunks(agency_ids, 10_000):  # each query scans the cells once
             frames.append(pd.read_sql(sa.text(
                 f"SELECT r.report_id, r.agency_id, r.report_year, c.{row} AS row, c.{col} AS col, c.value, "
                 f"c.cell_status FROM reports r JOIN report_cells c ON c.report_id = r.report_id "
@@ -436,16 +436,27 @@ def copy_paste(engine: sa.Engine, years: list[int], now: dt.datetime | None = No
     sigs = {rid: None if s is None else np.frombuffer(bytes(s), dtype=np.uint64)
             for rid, s in zip(stored["report_id"], stored["signature"], strict=True)}
     _sign(engine, [rid for rid in reps["report_id"] if rid not in sigs], sigs)
-    pairs = sim.compare_signed(reps, sigs)
     ids = reps["report_id"].tolist()
-    if new_ids is not None:
+    if new_ids is None:
+        pairs = sim.compare_signed(reps, sigs)
+    else:  # only pairs that involve a new report are looked for; the touched reports' other pairs are kept
         new = set(new_ids)
+        pairs = sim.compare_signed(reps, sigs, focus=new)
         with engine.connect() as conn:
             gone = pd.read_sql(sa.select(similarity.c.report_id).where(
                 similarity.c.other_report_id.not_in(sa.select(reports.c.report_id))), conn)["report_id"]
         touched = new | set(pairs.loc[pairs["other_report_id"].isin(new), "report_id"]) | set(gone)
         ids = [rid for rid in ids if rid in touched]
-        pairs = pairs[pairs["report_id"].isin(touched)]
+        kept = []
+        with engine.connect() as conn:
+            for part in chunks(sorted(touched - new), 5000):
+                kept.append(pd.read_sql(sa.select(similarity.c.report_id, similarity.c.other_report_id,
+                                                  similarity.c.scope, similarity.c.score).where(
+                    similarity.c.report_id.in_(part), similarity.c.other_report_id.in_(sa.select(reports.c.report_id))),
+                    conn))
+        parts = [p for p in (pairs[pairs["report_id"].isin(touched)], *kept) if not p.empty]
+        pairs = (pd.concat(parts, ignore_index=True) if parts else pairs.iloc[0:0]).drop_duplicates(
+            ["report_id", "other_report_id", "scope"])
     judged = pairs.astype({"score": float}).sort_values("score", ascending=False).drop_duplicates("report_id")
     results = pd.DataFrame({
         "report_id": judged["report_id"], "rule_id": "S1", "level": "warning",
