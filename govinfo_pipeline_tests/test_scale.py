@@ -150,3 +150,19 @@ def test_copy_paste_judged_batch_by_batch_equals_judging_all_at_once(corpus, tmp
     assert once == turn
     at_once.dispose()
     in_turn.dispose()
+
+
+def test_workers_finish_when_the_parent_defers_sigterm(corpus):
+    """Dagster defers SIGTERM in a step; forked parse workers inherit that and must still stop."""
+    import faulthandler
+    import signal
+
+    raw = ingest.read_files(ingest.discover(corpus))
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    faulthandler.dump_traceback_later(300, exit=True)  # a hang fails the run instead of stalling it
+    try:
+        for _ in range(3):
+            assert len(ingest.normalize(raw, workers=2)["reports"]) == 600
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+        signal.signal(signal.SIGTERM, previous)

@@ -10,6 +10,9 @@ import hashlib
 import operator
 import os
 import re
+import signal
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -370,12 +373,21 @@ def _parse_all(rows: list, workers: int) -> dict[str, pd.DataFrame]:
     step = -(-len(rows) // (workers * 4))
     slices = [(i, min(i + step, len(rows))) for i in range(0, len(rows), step)]
     _FORKED_ROWS = rows
-    try:
-        with mp.get_context("fork").Pool(workers) as pool:
-            parts = pool.map(_parse_slice, slices, chunksize=1)
+    try:  # ProcessPoolExecutor, not Pool: a worker that dies breaks the pool instead of hanging it
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"), initializer=_default_signals) as pool:
+            parts = list(pool.map(_parse_slice, slices))
+    except BrokenProcessPool:  # a worker was killed (out of memory, say): parse here instead
+        parts = [_parse_rows(rows)]
     finally:
         _FORKED_ROWS = []
     return {name: pd.concat([p[name] for p in parts], ignore_index=True) for name in parts[0]}
+
+
+def _default_signals() -> None:
+    """Workers forked inside a Dagster step inherit its signal handlers, which defer SIGTERM and SIGINT;
+    a worker must stop when told to."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_DFL)
 
 
 def normalize(raw: pd.DataFrame, workers: int | None = None) -> dict[str, pd.DataFrame]:
