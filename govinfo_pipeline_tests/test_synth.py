@@ -277,7 +277,7 @@ def test_arguments():
     assert "T1" not in {r.fault for r in only_2021}
     assert not any(r.fault for r in synth.generate(20, seed=1, fault_share=0))
     with pytest.raises(ValueError):
-        next(synth.generate(1, formats=("pdf",)))
+        next(synth.generate(1, formats=("xls",)))
     with pytest.raises(ValueError):
         next(synth.generate(1, templates=("2017",)))
     assert set(synth.figure_names()) <= set(prose.FIGURES)

@@ -2,6 +2,8 @@
 
 Each report is rendered in the text-dump layout of the real samples (``data/raw/*.txt``): one table
 cell per tab-indented line, a blank line between table rows, the national headers, six sections.
+With ``formats`` it is also laid out as an HTML page, a Word file or a PDF (``synth_formats``), round
+robin over the formats given; the cells are the same in every format.
 Its numbers are chosen first and are consistent by construction (every application is one case that
 lands in one applicant column and one outcome), so the oracle never depends on the parser:
 
@@ -33,11 +35,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from govinfo_pipeline.lib import codebook
+from govinfo_pipeline.lib import codebook, synth_formats
 from govinfo_pipeline.lib.prose import FIGURES
 
 TEMPLATES = ("2019", "2021")
-FORMATS = ("txt",)
+FORMATS = synth_formats.FORMATS
 FAULT_KINDS = ("B1", "B2", "B3", "C1", "X6", "T1")
 DEFAULT_FAULT_SHARE = 0.2
 ORACLE_NAME = "oracle.json"
@@ -366,7 +368,7 @@ class SynthReport:
     planted: set[tuple[str, str]] = field(default_factory=set)  # (rule_id, subject) built to fail
     incidental: set[tuple[str, str]] = field(default_factory=set)  # warning failures the variety causes
     fault: str | None = None  # the rule this report was built to break (B1 B2 B3 C1 X6 T1), or None
-    encoding: str = "utf-8"  # utf-8, utf-8-sig or gb18030
+    encoding: str = "utf-8"  # utf-8, utf-8-sig or gb18030 (text); utf-8 (html); binary (docx, pdf)
     figures: dict[str, int] = field(default_factory=dict)  # table figures the prose may quote, as constructed
 
 
@@ -406,7 +408,7 @@ def generate(n: int, seed: int = 0, templates: Iterable[str] = TEMPLATES, format
     if not templates or any(t not in TEMPLATES for t in templates):
         raise ValueError(f"templates must be among {TEMPLATES}, got {templates}")
     if not formats or any(f not in FORMATS for f in formats):
-        raise ValueError(f"formats must be among {FORMATS} (only text dumps so far), got {formats}")
+        raise ValueError(f"formats must be among {FORMATS}, got {formats}")
     if not 0 <= fault_share <= 1:
         raise ValueError("fault_share must be between 0 and 1")
     for t in TEMPLATES:
@@ -860,11 +862,14 @@ def _make(i: int, seed: int, templates: tuple[str, ...], fmt: str, fault: str | 
                                  if all(cell[3] == BLANK for cell in cells[a:z])}
 
     r = rng.random()
-    if r < 0.15:
-        text = text.replace("\n", "\r\n")
+    crlf = r < 0.15
     r = rng.random()
-    encoding = "gb18030" if r < 0.1 else "utf-8-sig" if r < 0.2 else "utf-8"
-    data = text.encode(encoding)
+    if fmt == "txt":
+        encoding = "gb18030" if r < 0.1 else "utf-8-sig" if r < 0.2 else "utf-8"
+        data = (text.replace("\n", "\r\n") if crlf else text).encode(encoding)
+    else:  # the same report as a web page, a Word file or a PDF
+        encoding = "utf-8" if fmt == "html" else "binary"
+        data = synth_formats.render(fmt, text)
     return SynthReport(
         name=f"{year}/r{i:0{width}d}.{fmt}", data=data, expected_cells=expected,
         expected_meta={"agency_name": b.agency, "report_year": year, "template_version": template},
