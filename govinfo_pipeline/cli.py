@@ -513,7 +513,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.set_defaults(func=cmd_report)
     bench = sub.add_parser("bench", help="benchmark N synthetic reports through the pipeline; writes JSON")
     bench.add_argument("--reports", type=int, required=True)
-    bench.add_argument("--formats", default="txt", help="comma-separated, among txt,html,docx,pdf (round robin over the reports); default txt")
+    bench.add_argument("--formats", default="txt",
+                       help="comma-separated, among txt,html,docx,pdf (round robin over the reports); default txt")
     bench.add_argument("--seed", type=int, default=0)
     bench.add_argument("--out", required=True, help="JSON file for the figures")
     bench.add_argument("--keep", help="work in this folder and keep the corpus and warehouse")

@@ -136,7 +136,7 @@ def run(reports: int, out: Path, formats: tuple[str, ...] = ("txt",), seed: int 
         "oracle_rule_failures_found": oracle["rule_failures_found"],
         "oracle_unexpected_failures": oracle.get("unexpected_failures"),
         "oracle_cross_report_warnings": oracle.get("cross_report_warnings"),
-        "corpus": {k: v for k, v in counts.items() if isinstance(v, int)},
+        "corpus": {k: v for k, v in counts.items() if isinstance(v, int) or k == "by_format"},
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
                     "bench_process_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)},
     }

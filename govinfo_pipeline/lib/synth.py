@@ -924,6 +924,7 @@ def write_reports(folder: Path | str, reports: Iterable[SynthReport], about: dic
         counts[f"template:{meta['template_version']}"] += 1
         counts[f"year:{meta['report_year']}"] += 1
         counts[f"encoding:{rep.encoding}"] += 1
+        counts[f"format:{rep.name.rsplit('.', 1)[1]}"] += 1
         if rep.fault:
             counts[f"fault:{rep.fault}"] += 1
         counts["planted_failures"] += len(rep.planted)
@@ -941,7 +942,8 @@ def write_reports(folder: Path | str, reports: Iterable[SynthReport], about: dic
         "cells": counts["cells"], "faulty_reports": sum(v for k, v in counts.items() if k.startswith("fault:")),
         "planted_failures": counts["planted_failures"], "incidental_failures": counts["incidental_failures"],
         "by_template": _group(counts, "template:"), "by_year": _group(counts, "year:"),
-        "by_encoding": _group(counts, "encoding:"), "by_fault": _group(counts, "fault:"),
+        "by_encoding": _group(counts, "encoding:"), "by_format": _group(counts, "format:"),
+        "by_fault": _group(counts, "fault:"),
         "oracle": str(folder / ORACLE_NAME),
     }
 

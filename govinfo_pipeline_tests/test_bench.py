@@ -1,0 +1,30 @@
+"""``govinfo bench`` end to end: a small mixed-format corpus through the real pipeline (Dagster, DuckDB)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from govinfo_pipeline.lib import bench
+
+KEYS = ("reports", "pipeline_seconds", "read_floor_seconds", "peak_rss_mb", "oracle_cells_expected",
+        "oracle_cells_correct", "oracle_rule_failures_expected", "oracle_rule_failures_found", "stages")
+
+
+@pytest.mark.slow
+def test_bench_writes_its_figures_and_the_oracle_holds_in_every_format(tmp_path):
+    out = tmp_path / "bench.json"
+    bench.run(8, out, formats=("txt", "html", "docx", "pdf"), seed=11, keep=tmp_path / "work")
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    assert all(k in figures for k in KEYS)
+    assert figures["reports"] == 8
+    assert figures["corpus"]["by_format"] == {"docx": 2, "html": 2, "pdf": 2, "txt": 2}
+    # 8 reports of 198 or 200 cells each, every one read right
+    assert 8 * 198 <= figures["oracle_cells_expected"] <= 8 * 200
+    assert figures["oracle_cells_correct"] == figures["oracle_cells_expected"]
+    assert figures["oracle_rule_failures_found"] == figures["oracle_rule_failures_expected"] > 0
+    assert figures["oracle_unexpected_failures"] == 0
+    assert set(figures["stages"]) == {"raw", "normalized", "facts", "warehouse"}
+    assert figures["rerun_ok"] and figures["one_report_ok"]
+    assert figures["pipeline_seconds"] > 0 and figures["peak_rss_mb"] > 0
