@@ -81,13 +81,17 @@ def plan_batches(root: Path, url: str, max_files: int) -> list[tuple[list[int], 
             for b in batches(files, max_files)]
 
 
-def _years_in(root: Path, url: str) -> list[int]:
-    """The report years found in the input folder: from each file's title, or from the warehouse for a
-    file it holds unchanged (same size and modification time)."""
+def _years_in(root: Path, url: str, files: list[str] | None = None) -> list[int]:
+    """The report years found in the input folder (or in just ``files`` of it): from each file's title, or
+    from the warehouse for a file it holds unchanged (same size and modification time)."""
     from govinfo_pipeline.defs.partitions import valid_year
     from govinfo_pipeline.lib.ingest import discover, read_manifest, scan_years
 
-    return sorted(y for y in scan_years(discover(root), read_manifest(root), _held(url)) if valid_year(y))
+    found = discover(root)
+    if files:
+        wanted = set(files)
+        found = [f for f in found if f.rel in wanted]
+    return sorted(y for y in scan_years(found, read_manifest(root), _held(url)) if valid_year(y))
 
 
 EXECUTORS = ("in_process", "multiprocess", "celery")
@@ -164,7 +168,9 @@ def run_pipeline(
     settings.ensure_dagster_home()
     root = Path(input_dir)
     if not years:
-        years = _years_in(root, url) or [int(year_partitions.get_last_partition_key())]
+        # One report re-materialized: only its year's partition (a run over every year of the folder would
+        # record a materialization of every asset for each of them).
+        years = _years_in(root, url, files) or [int(year_partitions.get_last_partition_key())]
     run_config = {
         "resources": {
             "source": {"config": {"path": str(root), "max_file_bytes": settings.max_file_bytes()}},
