@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from govinfo_pipeline.lib import agencies, readers, rules
+from govinfo_pipeline.lib import agencies, frames, readers, rules
 from govinfo_pipeline.lib.decode import decode
 from govinfo_pipeline.lib.layout import read_layout
-from govinfo_pipeline.lib.report import PARSER_VERSION, find_title, find_year, parse_layout
+from govinfo_pipeline.lib.report import PARSER_VERSION, TITLE_LINES, find_title, find_year, parse_layout
 
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 IGNORED_NAMES = frozenset({"manifest.csv", ".gitkeep", ".DS_Store", "Thumbs.db"})
@@ -83,7 +83,7 @@ def year_hint_from_name(rel: str) -> int | None:
 def year_hint(text: str) -> int | None:
     """The report year from the title lines, read cheaply from the head of the text."""
     head = text[:4000]
-    return find_year(find_title(read_layout(head)), head)
+    return find_year(find_title(read_layout(head, max_prose=TITLE_LINES)), head)
 
 
 HEAD_BYTES = 16 * 1024  # enough for the 4,000 characters year_hint reads, in any encoding
@@ -295,7 +295,7 @@ class _CellRows:
     def frame(self) -> pd.DataFrame:
         if self.rows or not self.parts:
             self._pack()
-        return self.parts[0] if len(self.parts) == 1 else pd.concat(self.parts, ignore_index=True)
+        return frames.concat(self.parts)
 
 
 def _rejection(r, reason: str, detail: str | None, duplicate_of: str | None = None) -> dict:
@@ -380,7 +380,7 @@ def _parse_all(rows: list, workers: int) -> dict[str, pd.DataFrame]:
         parts = [_parse_rows(rows)]
     finally:
         _FORKED_ROWS = []
-    return {name: pd.concat([p[name] for p in parts], ignore_index=True) for name in parts[0]}
+    return {name: frames.concat([p[name] for p in parts]) for name in parts[0]}
 
 
 def _default_signals() -> None:

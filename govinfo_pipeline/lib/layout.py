@@ -50,8 +50,9 @@ def split_lines(text: str) -> list[str]:
     return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
-def read_layout(text: str) -> Layout:
-    """Split a text dump into table row groups and prose lines (1-based line numbers)."""
+def read_layout(text: str, max_prose: int | None = None) -> Layout:
+    """Split a text dump into table row groups and prose lines (1-based line numbers); with ``max_prose``,
+    stop once that many prose lines are found (what comes before them is read exactly as in full)."""
     lines = split_lines(text)
     layout = Layout()
     current: list[Cell] | None = None
@@ -80,4 +81,6 @@ def read_layout(text: str) -> Layout:
         current = None
         if stripped:
             layout.prose.append((number, line))
+            if max_prose is not None and len(layout.prose) >= max_prose:
+                break
     return layout

@@ -25,6 +25,7 @@ _BLOCK_TAGS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "tr", "br",
 _CHROME_TAGS = ("script", "style", "noscript", "nav", "iframe", "select", "button", "form", "head")
 _HTML_HINT = re.compile(r"<(?:!doctype\s+html|html|body|table|div|p)\b", re.I)
 _JS_STRING = re.compile(r'"((?:[^"\\]|\\.)*<table(?:[^"\\]|\\.)*)"', re.S)
+_MD_ROW = re.compile(r"^[^\S\n]*\|", re.M)  # a line whose first non-blank character is "|"
 _TITLE_HINT = re.compile(r"(?:19|20)\d{2}\s*年")
 
 
@@ -59,7 +60,7 @@ def sniff_text(text: str) -> str:
     head = text[:20000]
     if _HTML_HINT.search(head):
         return "html"
-    if sum(1 for line in head.split("\n") if line.lstrip().startswith("|")) >= 3:
+    if sum(1 for _ in zip(range(3), _MD_ROW.finditer(head), strict=False)) >= 3:
         return "markdown"
     return "text"
 

@@ -26,6 +26,7 @@ _SECTION_KEYS = {
 }
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 _TITLE_MAX = 40
+TITLE_LINES = 4  # the title is made of at most the first four prose lines
 # An agency named in the opening prose, e.g. "2020年，靖江园区在市委……" -> 靖江园区.
 _AGENCY_SUFFIX = (
     "人民政府|管理委员会|管委会|办事处|园区|开发区|高新区|度假区|街道|镇|乡|县|区|市|局|委员会|委|办公室|厅|中心|署|院"
@@ -96,7 +97,7 @@ def find_sections(layout: Layout) -> tuple[str, list[Section]]:
 def find_title(layout: Layout) -> str | None:
     """The opening short lines before any prose, joined (titles are often split over lines)."""
     parts: list[str] = []
-    for _, line in layout.prose[:4]:
+    for _, line in layout.prose[:TITLE_LINES]:
         text = line.strip()
         if len(text) > _TITLE_MAX or text.endswith(("。", "：", ":")) or _is_heading(line):
             break
