@@ -87,10 +87,7 @@ def _years_in(root: Path, url: str, files: list[str] | None = None) -> list[int]
     from govinfo_pipeline.defs.partitions import valid_year
     from govinfo_pipeline.lib.ingest import discover, read_manifest, scan_years
 
-    found = discover(root)
-    if files:
-        wanted = set(files)
-        found = [f for f in found if f.rel in wanted]
+    found = discover(root, only=files or None)
     return sorted(y for y in scan_years(found, read_manifest(root), _held(url)) if valid_year(y))
 
 

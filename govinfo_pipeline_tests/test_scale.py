@@ -166,3 +166,31 @@ def test_workers_finish_when_the_parent_defers_sigterm(corpus):
     finally:
         faulthandler.cancel_dump_traceback_later()
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_looking_up_given_files_finds_what_the_walk_finds(tmp_path):
+    """``discover(root, only=...)`` (one report re-read without walking the folder) = the walk, filtered."""
+    root, outside = tmp_path / "in", tmp_path / "out"
+    (root / "2020" / "sub").mkdir(parents=True)
+    (root / ".hidden").mkdir()
+    outside.mkdir()
+    (outside / "secret.txt").write_text("x", encoding="utf-8")
+    (outside / "dir").mkdir()
+    (outside / "dir" / "f.txt").write_text("x", encoding="utf-8")
+    for rel in ("a.txt", "2020/b.txt", "2020/sub/报告 (副本).txt", ".hidden/c.txt", ".dot.txt", "a..b.txt"):
+        (root / rel).write_text("x", encoding="utf-8")
+    os.symlink(outside / "secret.txt", root / "leaves.txt")
+    os.symlink(root / "a.txt", root / "2020" / "inside.txt")
+    os.symlink(outside / "dir", root / "linked_dir")
+    os.symlink(root / "missing", root / "dangling.txt")
+    walk = ingest.discover(root)
+    asked = ["a.txt", "2020/b.txt", "2020/sub/报告 (副本).txt", ".hidden/c.txt", ".dot.txt", "a..b.txt",
+             "leaves.txt", "2020/inside.txt", "linked_dir/f.txt", "linked_dir", "dangling.txt", "2020",
+             "../out/secret.txt", "2020/../a.txt", "./a.txt", "nope.txt", "2020//b.txt", ""]
+    for only in ([a] for a in asked):
+        assert ingest.discover(root, only=only) == [f for f in walk if f.rel in set(only)], only
+    assert ingest.discover(root, only=asked) == [f for f in walk if f.rel in set(asked)]
+    assert {f.rel for f in ingest.discover(root, only=asked)} == {
+        "a.txt", "2020/b.txt", "2020/sub/报告 (副本).txt", "a..b.txt", "leaves.txt", "2020/inside.txt",
+        "dangling.txt"}
+    assert next(f for f in ingest.discover(root, only=["leaves.txt"])).reject[0] == "outside_input"

@@ -6,6 +6,7 @@ stops a batch: it becomes a rejection record with its reason.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import operator
 import os
@@ -14,7 +15,7 @@ import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
@@ -53,25 +54,54 @@ def report_id_for(sha256: str) -> str:
     return sha256[:16]
 
 
-def discover(input_dir: Path) -> list[SourceFile]:
-    """Every candidate file under ``input_dir``, sorted; symlinks leaving the folder are not followed."""
+def discover(input_dir: Path, only: list[str] | None = None) -> list[SourceFile]:
+    """Every candidate file under ``input_dir``, sorted; symlinks leaving the folder are not followed.
+
+    ``only`` (paths relative to the folder): just those of them that the full walk would find, looked up
+    directly instead of walking a folder of 140,000 files to re-read one."""
     root = input_dir.resolve()
+    if only is not None:
+        return sorted((f for f in map(functools.partial(_lookup, root), set(only)) if f), key=_walk_order)
     found: list[SourceFile] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
             if name in IGNORED_NAMES or name.startswith("."):
                 continue
-            path = Path(dirpath) / name
-            rel = path.relative_to(root).as_posix()
-            if path.is_symlink():
-                target = path.resolve()
-                if not target.is_relative_to(root):
-                    found.append(SourceFile(path, rel, ("outside_input", f"symlink to {target.name} outside the "
-                                                                          "input folder; not followed")))
-                    continue
-            found.append(SourceFile(path, rel))
+            found.append(_source_file(root, Path(dirpath) / name))
     return found
+
+
+def _walk_order(f: SourceFile) -> tuple:
+    """The walk's order: a folder's files (sorted), then its subfolders (sorted), depth first."""
+    *folders, name = f.rel.split("/")
+    return (*((1, d) for d in folders), (0, name))
+
+
+def _source_file(root: Path, path: Path) -> SourceFile:
+    rel = path.relative_to(root).as_posix()
+    if path.is_symlink():
+        target = path.resolve()
+        if not target.is_relative_to(root):
+            return SourceFile(path, rel, ("outside_input", f"symlink to {target.name} outside the input folder; "
+                                                           "not followed"))
+    return SourceFile(path, rel)
+
+
+def _lookup(root: Path, rel: str) -> SourceFile | None:
+    """The file ``rel`` as ``discover``'s walk would list it, or None where the walk would not."""
+    parts = PurePosixPath(rel).parts
+    if not parts or rel != PurePosixPath(*parts).as_posix() or any(p in ("..", ".") or p.startswith(".")
+                                                                     for p in parts) or parts[-1] in IGNORED_NAMES:
+        return None
+    path = root.joinpath(*parts)
+    parent = path.parent
+    # the walk does not enter symlinked folders, and lists regular files and symlinks to files
+    if any(root.joinpath(*parts[:i]).is_symlink() for i in range(1, len(parts))) or not parent.is_dir():
+        return None
+    if not (path.is_symlink() or path.exists()) or path.is_dir():
+        return None
+    return _source_file(root, path)
 
 
 def year_hint_from_name(rel: str) -> int | None:

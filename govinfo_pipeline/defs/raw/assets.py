@@ -33,10 +33,9 @@ def raw_files(context: dg.AssetExecutionContext, config: RawConfig, source: Sour
     root = Path(source.path)
     if not root.is_dir():
         raise dg.Failure(f"input folder {root} does not exist or is not a folder")
-    files = discover(root)
+    files = discover(root, only=config.files or None)
     if config.files:
         wanted = set(config.files)
-        files = [f for f in files if f.rel in wanted]
         missing = wanted - {f.rel for f in files}
         if missing:
             raise dg.Failure(f"not found in {root}: {', '.join(sorted(missing))}")
