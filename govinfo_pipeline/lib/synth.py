@@ -10,7 +10,7 @@ lands in one applicant column and one outcome), so the oracle never depends on t
 * ``expected_cells`` — every cell of the template, as the parser should read it (value, unit, status,
   raw text), built from the numbers and the text the generator wrote;
 * ``planted`` — the (rule_id, subject) pairs the report is built to fail. A share of the reports
-  (``fault_share``, 20 % by default) each break one rule: B1, B2, B3 or C1 (cells changed so that a
+  (``fault_share``, 20 % by default) each break one rule: B1, B2, B3, C1, C2 or C3 (cells changed so that a
   column or row sum fails; the failing pairs are recomputed from the final numbers), X6 (a figure in
   the prose that disagrees with the table) or T1 (a 2022 report in the 2019 format);
 * ``incidental`` — warning-level failures the variety causes on purpose: K1 for a table left entirely
@@ -40,7 +40,7 @@ from govinfo_pipeline.lib.prose import FIGURES
 
 TEMPLATES = ("2019", "2021")
 FORMATS = synth_formats.FORMATS
-FAULT_KINDS = ("B1", "B2", "B3", "C1", "X6", "T1")
+FAULT_KINDS = ("B1", "B2", "B3", "C1", "C2", "C3", "X6", "T1")
 DEFAULT_FAULT_SHARE = 0.2
 ORACLE_NAME = "oracle.json"
 ORACLE_VERSION = 1
@@ -121,6 +121,7 @@ _APP_ROWS = {t: ("new_received", "carried_over", *(code for _, code, _ in _RESUL
 REVIEW_ROWS = ("review", "litigation_direct", "litigation_after_review")
 REVIEW_COLS = ("upheld", "corrected", "other", "pending", "total")
 _REVIEW_RULE = {"review": "C1", "litigation_direct": "C2", "litigation_after_review": "C3"}
+_REVIEW_FAULT_ROW = {rule: row for row, rule in _REVIEW_RULE.items()}
 
 # The figures the prose quotes, as the report's own rows (written here, not taken from prose.FIGURES).
 _FIGURE_ROWS: dict[str, tuple[str, ...]] = {
@@ -367,7 +368,7 @@ class SynthReport:
     expected_meta: dict  # agency_name, report_year, template_version
     planted: set[tuple[str, str]] = field(default_factory=set)  # (rule_id, subject) built to fail
     incidental: set[tuple[str, str]] = field(default_factory=set)  # warning failures the variety causes
-    fault: str | None = None  # the rule this report was built to break (B1 B2 B3 C1 X6 T1), or None
+    fault: str | None = None  # the rule this report was built to break (B1 B2 B3 C1 C2 C3 X6 T1), or None
     encoding: str = "utf-8"  # utf-8, utf-8-sig or gb18030 (text); utf-8 (html); binary (docx, pdf)
     figures: dict[str, int] = field(default_factory=dict)  # table figures the prose may quote, as constructed
 
@@ -492,7 +493,7 @@ class _Builder:
 
     # -- faults ---------------------------------------------------------------------------------
     def plant_sum_fault(self) -> None:
-        """Change cells so that one rule (B1, B2, B3 or C1) fails and no other sum rule does."""
+        """Change cells so that one rule (B1, B2, B3, C1, C2 or C3) fails and no other sum rule does."""
         rng, app, fault = self.rng, self.app, self.fault
         k = rng.randint(1, 6)
         c = 0 if rng.random() < 0.6 else rng.randint(1, 5)
@@ -517,8 +518,8 @@ class _Builder:
                 first = rng.choice(("new_received", "carried_over"))
                 app[first][c] += k
                 app["carried_forward"][c] += k
-        elif fault == "C1":
-            v = self.review["review"]
+        elif fault in _REVIEW_FAULT_ROW:
+            v = self.review[_REVIEW_FAULT_ROW[fault]]
             col = rng.randint(0, 4)
             if col == 4 and v[4] >= k and rng.random() < 0.5:
                 k = -k
@@ -806,7 +807,7 @@ def _make(i: int, seed: int, templates: tuple[str, ...], fmt: str, fault: str | 
     b = _Builder(rng, template, year, fault)
     b.make_application()
     b.make_review()
-    if fault in ("B1", "B2", "B3", "C1"):
+    if fault in ("B1", "B2", "B3", "C1", "C2", "C3"):
         b.plant_sum_fault()
     planted = b.sum_failures()
     figs = b.figures()
