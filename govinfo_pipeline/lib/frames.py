@@ -22,5 +22,6 @@ def concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
         if isinstance(dtype, np.dtype) and all(p.dtype == dtype for p in parts):
             out[c] = np.concatenate([p.to_numpy() for p in parts])
         else:
-            out[c] = pd.concat(parts, ignore_index=True)
+            # as DataFrames, so that all-NA parts do not decide the dtype (as in pd.concat of the frames)
+            out[c] = pd.concat([f[[c]] for f in frames], ignore_index=True)[c]
     return pd.DataFrame(out, columns=columns)

@@ -90,9 +90,10 @@ def _source_file(root: Path, path: Path) -> SourceFile:
 
 def _lookup(root: Path, rel: str) -> SourceFile | None:
     """The file ``rel`` as ``discover``'s walk would list it, or None where the walk would not."""
-    parts = PurePosixPath(rel).parts
-    if not parts or PurePosixPath(rel).is_absolute() or rel != PurePosixPath(*parts).as_posix() or any(p in ("..", ".") or p.startswith(".")
-                                                                     for p in parts) or parts[-1] in IGNORED_NAMES:
+    pure = PurePosixPath(rel)
+    parts = pure.parts
+    if (not parts or pure.is_absolute() or rel != pure.as_posix() or parts[-1] in IGNORED_NAMES
+            or any(p in ("..", ".") or p.startswith(".") for p in parts)):
         return None
     path = root.joinpath(*parts)
     parent = path.parent
