@@ -14,7 +14,7 @@ import pytest
 
 from govinfo_pipeline.lib import ingest, synth, synth_formats
 
-N = 16  # four of each format, round robin; both templates
+N = 40  # ten of each format, round robin; both templates; two planted failures in each format
 SEED = 424242
 
 
@@ -92,6 +92,8 @@ def test_every_cell_and_planted_failure_is_found_in_every_format(corpus):
     assert got["cells_correct"] == got["cells_expected"] == sum(len(f["cells"]) for f in oracle["files"].values())
     assert got["rule_failures_found"] == got["rule_failures_expected"] > 0
     assert got["unexpected_failure_examples"] == []
+    planted_in = {name.rsplit(".", 1)[1] for name, f in oracle["files"].items() if f["planted"]}
+    assert planted_in == set(synth_formats.FORMATS)
 
 
 def test_metadata_in_every_format(corpus):
@@ -107,4 +109,5 @@ def test_rendering_is_deterministic():
     a = [r.data for r in synth.generate(4, seed=5, formats=("html", "docx", "pdf", "txt"))]
     b = [r.data for r in synth.generate(4, seed=5, formats=("html", "docx", "pdf", "txt"))]
     assert a == b
-    assert len(set(a)) == 4
+    c = [r.data for r in synth.generate(4, seed=6, formats=("html", "docx", "pdf", "txt"))]
+    assert all(x != y for x, y in zip(a, c, strict=True))

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from govinfo_pipeline.lib import synth
 from govinfo_pipeline.lib.decode import decode
-from govinfo_pipeline.lib.ingest import discover
+from govinfo_pipeline.lib.ingest import BINARY_MAGIC, discover
 
 STEPS = {"raw_files": "raw", "normalized": "normalized", "facts": "facts", "warehouse_tables": "warehouse"}
 
@@ -70,7 +70,7 @@ def read_floor(folder: Path) -> float:
     started = time.perf_counter()
     for f in discover(folder):
         data = f.path.read_bytes()
-        if data[:5] != b"%PDF-" and data[:4] != b"PK\x03\x04":
+        if not data.startswith(BINARY_MAGIC):
             decode(data)
     return time.perf_counter() - started
 

@@ -96,9 +96,8 @@ def _lookup(root: Path, rel: str) -> SourceFile | None:
             or any(p in ("..", ".") or p.startswith(".") for p in parts)):
         return None
     path = root.joinpath(*parts)
-    parent = path.parent
-    # the walk does not enter symlinked folders, and lists regular files and symlinks to files
-    if any(root.joinpath(*parts[:i]).is_symlink() for i in range(1, len(parts))) or not parent.is_dir():
+    # the walk does not enter symlinked folders, and lists files and symlinks to files (dangling ones too)
+    if any(root.joinpath(*parts[:i]).is_symlink() for i in range(1, len(parts))):
         return None
     if not (path.is_symlink() or path.exists()) or path.is_dir():
         return None
@@ -118,7 +117,7 @@ def year_hint(text: str) -> int | None:
 
 
 HEAD_BYTES = 16 * 1024  # enough for the 4,000 characters year_hint reads, in any encoding
-_BINARY_MAGIC = (b"%PDF-", b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+BINARY_MAGIC = (b"%PDF-", b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
 
 
 def scan_years(files: list[SourceFile], manifest: dict[str, dict] | None = None,
@@ -147,7 +146,7 @@ def scan_years(files: list[SourceFile], manifest: dict[str, dict] | None = None,
                 head = fh.read(HEAD_BYTES)
         except OSError:
             continue
-        text = None if head.startswith(_BINARY_MAGIC) else decode(head).text
+        text = None if head.startswith(BINARY_MAGIC) else decode(head).text
         years.add((text and year_hint(text)) or year_hint_from_name(f.rel))
     return {y for y in years if y}
 

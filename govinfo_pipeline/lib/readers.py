@@ -8,6 +8,7 @@ cover), so that the same label-driven table reader serves all formats.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import re
@@ -60,7 +61,7 @@ def sniff_text(text: str) -> str:
     head = text[:20000]
     if _HTML_HINT.search(head):
         return "html"
-    if sum(1 for _ in zip(range(3), _MD_ROW.finditer(head), strict=False)) >= 3:
+    if len(list(itertools.islice(_MD_ROW.finditer(head), 3))) == 3:
         return "markdown"
     return "text"
 

@@ -122,6 +122,7 @@ REVIEW_ROWS = ("review", "litigation_direct", "litigation_after_review")
 REVIEW_COLS = ("upheld", "corrected", "other", "pending", "total")
 _REVIEW_RULE = {"review": "C1", "litigation_direct": "C2", "litigation_after_review": "C3"}
 _REVIEW_FAULT_ROW = {rule: row for row, rule in _REVIEW_RULE.items()}
+_SUM_FAULTS = ("B1", "B2", "B3", *_REVIEW_FAULT_ROW)  # faults planted by changing table cells
 
 # The figures the prose quotes, as the report's own rows (written here, not taken from prose.FIGURES).
 _FIGURE_ROWS: dict[str, tuple[str, ...]] = {
@@ -807,7 +808,7 @@ def _make(i: int, seed: int, templates: tuple[str, ...], fmt: str, fault: str | 
     b = _Builder(rng, template, year, fault)
     b.make_application()
     b.make_review()
-    if fault in ("B1", "B2", "B3", "C1", "C2", "C3"):
+    if fault in _SUM_FAULTS:
         b.plant_sum_fault()
     planted = b.sum_failures()
     figs = b.figures()
@@ -862,10 +863,9 @@ def _make(i: int, seed: int, templates: tuple[str, ...], fmt: str, fault: str | 
     incidental = b.incidental | {("K1", section) for section, a, z in _section_slices(template)
                                  if all(cell[3] == BLANK for cell in cells[a:z])}
 
-    r = rng.random()
-    crlf = r < 0.15
-    r = rng.random()
     if fmt == "txt":
+        crlf = rng.random() < 0.15
+        r = rng.random()
         encoding = "gb18030" if r < 0.1 else "utf-8-sig" if r < 0.2 else "utf-8"
         data = (text.replace("\n", "\r\n") if crlf else text).encode(encoding)
     else:  # the same report as a web page, a Word file or a PDF

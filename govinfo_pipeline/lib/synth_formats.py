@@ -11,8 +11,9 @@ wrote them (it knows its own layout, so no heuristics are involved), and lays th
 * ``pdf``: a PDF with ruled tables drawn by reportlab (a CJK font, wrapped cells, tables that cross page
   breaks).
 
-Each format keeps every cell the dump holds, in the same order, so the oracle's expected cells are the
-same for every format. Only the blank cells' raw text differs (a PDF has no NBSP to keep).
+Each format keeps every cell the dump holds, in the same order, so the oracle's expected values, units
+and statuses are the same for every format. Raw text can differ: the dump's Word bookmarks are left out,
+and a PDF keeps no NBSP in a blank cell.
 """
 
 from __future__ import annotations
