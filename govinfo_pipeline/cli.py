@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import socket
@@ -222,6 +223,53 @@ def _run_one_year(input_dir: str, url: str, year: int, log_level: str, executor:
             "error": None if result.success else failure_message(result)}
 
 
+def _batch_outcome(input_dir: str, url: str, years: list[int], files: list[str], log_level: str,
+                   executor: dict | None) -> dict:
+    result = run_pipeline(input_dir, url, years, files, log_level=log_level, executor=executor)
+    return {"run_id": result.run_id, "success": result.success,
+            "error": None if result.success else failure_message(result)}
+
+
+def _batch_child(conn, *args) -> None:
+    try:
+        outcome = _batch_outcome(*args)
+    except BaseException as exc:  # reported to the parent, which fails the command with it
+        outcome = {"run_id": None, "success": False, "error": f"{type(exc).__name__}: {exc}"}
+    conn.send(outcome)
+    conn.close()
+
+
+def run_batch(input_dir: str, url: str, years: list[int], files: list[str], log_level: str = "WARNING",
+              executor: dict | None = None) -> dict:
+    """One batch of a large input as its own run, in a child process forked for it.
+
+    The child's memory goes back to the system when it exits, so a national year read in ten batches
+    peaks at one batch's memory instead of growing batch after batch (the allocator keeps what a batch
+    freed). The child is forked after the heavy imports, so it starts warm. Where fork is missing, the
+    batch runs in this process."""
+    import multiprocessing as mp
+
+    args = (input_dir, url, years, files, log_level, executor)
+    if "fork" not in mp.get_all_start_methods():
+        return _batch_outcome(*args)
+    for module in PRELOAD:  # imported once, before forking: every batch inherits them
+        importlib.import_module(module)
+    ctx = mp.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_batch_child, args=(send, *args), name="govinfo-batch")
+    child.start()
+    send.close()
+    try:
+        outcome = recv.recv()
+    except EOFError:  # the child died without a word (killed, out of memory)
+        outcome = None
+    child.join()
+    if outcome is None:
+        outcome = {"run_id": None, "success": False,
+                   "error": f"the batch's process ended with exit code {child.exitcode} before it reported"}
+    return outcome
+
+
 def run_years(input_dir: str, url: str, years: list[int], parallel: int, log_level: str = "WARNING",
               executor: dict | None = None) -> list[dict]:
     """Each year as its own run, ``parallel`` runs at once, each in its own process; in year order."""
@@ -304,12 +352,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if len(plan) > 1:
         run_ids = []
         for i, (years, rels) in enumerate(plan, start=1):
-            result = run_pipeline(str(root), url, years, rels, log_level=log_level, executor=executor)
-            if not result.success:
-                return _fail(f"pipeline run {result.run_id} (batch {i} of {len(plan)}) failed: "
-                             f"{failure_message(result)}", code=1)
-            print(f"dagster run {result.run_id} succeeded (batch {i} of {len(plan)}: {len(rels)} files)")
-            run_ids.append(result.run_id)
+            outcome = run_batch(str(root), url, years, rels, log_level, executor)
+            if not outcome["success"]:
+                run = f"pipeline run {outcome['run_id']}" if outcome["run_id"] else "the pipeline run"
+                return _fail(f"{run} (batch {i} of {len(plan)}) failed: {outcome['error']}", code=1)
+            print(f"dagster run {outcome['run_id']} succeeded (batch {i} of {len(plan)}: {len(rels)} files)")
+            run_ids.append(outcome["run_id"])
         print(summary(url, run_ids))
         return 0
     result = run_pipeline(str(root), url, [args.year] if args.year else None, args.file,

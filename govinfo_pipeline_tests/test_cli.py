@@ -112,6 +112,13 @@ def test_a_large_input_runs_as_batches_with_the_same_result(sample_dir, tmp_path
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("succeeded (batch ") == 3  # six files, two per run; the copy stays with its original
     assert "reports loaded: 5" in proc.stdout and "cells: 990" in proc.stdout
+    # Each batch ran in a process of its own (whose memory went back to the system when it ended).
+    import dagster as dg
+
+    run_ids = [line.split()[2] for line in proc.stdout.splitlines() if "succeeded (batch " in line]
+    with dg.DagsterInstance.get() as instance:
+        pids = {instance.get_run_by_id(r).tags["govinfo/pid"] for r in run_ids}
+    assert len(pids) == 3
 
     def contents(url: str) -> dict:
         engine = sa.create_engine(url)

@@ -83,6 +83,23 @@ def test_sigkill_mid_load_then_rerun(backend, tmp_path, dagster_home, request):
     same_contents(url, reference)
 
 
+def test_a_batch_killed_mid_load_fails_the_run_and_a_rerun_completes(tmp_path, dagster_home):
+    """A large input runs batch by batch, each in a process of its own: when one is killed, the command says
+    so and stops, the warehouse holds only whole reports, and a re-run completes it."""
+    folder = corpus(tmp_path / "raw")
+    url, reference = f"duckdb:///{tmp_path / 'wh.duckdb'}", f"duckdb:///{tmp_path / 'ref.duckdb'}"
+    killed = govinfo_run(folder, url, dagster_home, GOVINFO_BATCH_FILES="10", GOVINFO_WRITE_CHUNK="1",
+                         GOVINFO_FAILPOINT="warehouse.before_commit:6")
+    assert killed.returncode == 1, killed.stderr
+    assert "(batch 1 of 3) failed" in killed.stderr and "exit code -9" in killed.stderr
+    assert assert_only_whole_reports(url) == 5
+    rerun = govinfo_run(folder, url, dagster_home, GOVINFO_BATCH_FILES="10")
+    assert rerun.returncode == 0, rerun.stderr
+    assert assert_only_whole_reports(url) == N_REPORTS
+    assert govinfo_run(folder, reference, dagster_home).returncode == 0
+    same_contents(url, reference)
+
+
 class DroppingProxy:
     """A TCP proxy to PostgreSQL that cuts every connection when it sees a COPY: the warehouse
     goes away in the middle of the bulk load."""
