@@ -28,3 +28,22 @@ def test_bench_writes_its_figures_and_the_oracle_holds_in_every_format(tmp_path)
     assert set(figures["stages"]) == {"raw", "normalized", "facts", "warehouse"}
     assert figures["rerun_ok"] and figures["one_report_ok"]
     assert figures["pipeline_seconds"] > 0 and figures["peak_rss_mb"] > 0
+
+
+def test_tree_memory_sums_a_process_and_its_descendants():
+    """A process holding 100 MB whose child holds 200 MB more: the tree's peak is at least 300 MB, more than
+    either process alone."""
+    import subprocess
+    import sys
+
+    child = "import time; b = bytearray(200 * 2**20); time.sleep(3)"
+    parent = (f"import subprocess, sys, time; b = bytearray(100 * 2**20); "
+              f"p = subprocess.Popen([sys.executable, '-c', {child!r}]); p.wait()")
+    proc = subprocess.Popen([sys.executable, "-c", parent])
+    sampler = bench.TreeMemory(proc.pid, interval=0.05)
+    proc.wait()
+    sampler.stop()
+    if not sampler.available:
+        pytest.skip("no /proc/*/smaps_rollup on this system")
+    assert sampler.peak_rss_kb >= 300 * 1024
+    assert sampler.peak_pss_kb >= 300 * 1024
