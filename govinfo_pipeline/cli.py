@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import os
@@ -230,9 +231,10 @@ def _batch_outcome(input_dir: str, url: str, years: list[int], files: list[str],
             "error": None if result.success else failure_message(result)}
 
 
-def _batch_child(conn, *args) -> None:
+def _batch_child(conn, index: int, *args) -> None:
     try:
-        outcome = _batch_outcome(*args)
+        with profiled(f".batch{index}"):
+            outcome = _batch_outcome(*args)
     except BaseException as exc:  # reported to the parent, which fails the command with it
         outcome = {"run_id": None, "success": False, "error": f"{type(exc).__name__}: {exc}"}
     conn.send(outcome)
@@ -240,7 +242,7 @@ def _batch_child(conn, *args) -> None:
 
 
 def run_batch(input_dir: str, url: str, years: list[int], files: list[str], log_level: str = "WARNING",
-              executor: dict | None = None) -> dict:
+              executor: dict | None = None, index: int = 1) -> dict:
     """One batch of a large input as its own run, in a child process forked for it.
 
     The child's memory goes back to the system when it exits, so a national year read in ten batches
@@ -256,7 +258,7 @@ def run_batch(input_dir: str, url: str, years: list[int], files: list[str], log_
         importlib.import_module(module)
     ctx = mp.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_batch_child, args=(send, *args), name="govinfo-batch")
+    child = ctx.Process(target=_batch_child, args=(send, index, *args), name=f"govinfo-batch-{index}")
     child.start()
     send.close()
     try:
@@ -352,7 +354,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if len(plan) > 1:
         run_ids = []
         for i, (years, rels) in enumerate(plan, start=1):
-            outcome = run_batch(str(root), url, years, rels, log_level, executor)
+            outcome = run_batch(str(root), url, years, rels, log_level, executor, index=i)
             if not outcome["success"]:
                 run = f"pipeline run {outcome['run_id']}" if outcome["run_id"] else "the pipeline run"
                 return _fail(f"{run} (batch {i} of {len(plan)}) failed: {outcome['error']}", code=1)
@@ -584,9 +586,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def profiled(suffix: str = ""):
+    """Profile the block with pyinstrument (a dev dependency) into $GOVINFO_PROFILE (a text file), its name
+    given ``suffix`` (each batch process writes its own); nothing when the variable is unset."""
+    target = os.environ.get("GOVINFO_PROFILE")
+    if not target:
+        yield
+        return
+    from pyinstrument import Profiler
+
+    # A forked batch inherits the command's running profiler; async support off lets it start its own.
+    profiler = Profiler(interval=0.005, async_mode="disabled")
+    profiler.start()
+    try:
+        yield
+    finally:
+        profiler.stop()
+        path = Path(target)
+        path.with_name(path.stem + suffix + path.suffix).write_text(profiler.output_text(), encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    with profiled():
+        return args.func(args)
 
 
 if __name__ == "__main__":

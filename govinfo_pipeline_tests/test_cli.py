@@ -11,8 +11,8 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-def govinfo(*args: str, home) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DAGSTER_HOME": str(home)}
+def govinfo(*args: str, home, **extra_env: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DAGSTER_HOME": str(home), **extra_env}
     env.pop("GOVINFO_WAREHOUSE_URL", None)
     return subprocess.run([sys.executable, "-m", "govinfo_pipeline.cli", *args], env=env, capture_output=True,
                           text=True, timeout=300)
@@ -107,8 +107,9 @@ def test_a_large_input_runs_as_batches_with_the_same_result(sample_dir, tmp_path
     (sample_dir / "copy_of_first.txt").write_bytes(first.read_bytes())
     one, batched = (f"duckdb:///{tmp_path / name}" for name in ("one.duckdb", "batched.duckdb"))
     assert govinfo("run", "--input", str(sample_dir), "--warehouse", one, home=dagster_home).returncode == 0
+    profile = tmp_path / "profile.txt"  # profiled too: the command, and each batch process apart
     proc = govinfo("run", "--input", str(sample_dir), "--warehouse", batched, "--batch-files", "2",
-                   home=dagster_home)
+                   home=dagster_home, GOVINFO_PROFILE=str(profile))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("succeeded (batch ") == 3  # six files, two per run; the copy stays with its original
     assert "reports loaded: 5" in proc.stdout and "cells: 990" in proc.stdout
@@ -119,6 +120,9 @@ def test_a_large_input_runs_as_batches_with_the_same_result(sample_dir, tmp_path
     with dg.DagsterInstance.get() as instance:
         pids = {instance.get_run_by_id(r).tags["govinfo/pid"] for r in run_ids}
     assert len(pids) == 3
+    assert "cmd_run" in profile.read_text(encoding="utf-8")
+    for i in (1, 2, 3):
+        assert "warehouse_tables" in (tmp_path / f"profile.batch{i}.txt").read_text(encoding="utf-8")
 
     def contents(url: str) -> dict:
         engine = sa.create_engine(url)

@@ -91,11 +91,12 @@ class TreeMemory:
 
 def _run_cli(args: list[str], env: dict, profile: Path | None = None) -> tuple[subprocess.CompletedProcess, float,
                                                                                dict]:
-    """Run ``govinfo`` in a child process (under pyinstrument, writing ``profile``, if given); return it, its
+    """Run ``govinfo`` in a child process (profiled with pyinstrument into ``profile``, if given); return it, its
     wall seconds and its memory peaks in MB: of its whole process tree (sampled), and of its largest process."""
     started = time.perf_counter()
-    runner = ["-m", "pyinstrument", "--interval", "0.005", "-o", str(profile), "-m"] if profile else ["-m"]
-    proc = subprocess.Popen([sys.executable, *runner, "govinfo_pipeline.cli", *args], env=env,
+    if profile:  # the command profiles itself, and each batch process itself (see cli.profiled)
+        env = {**env, "GOVINFO_PROFILE": str(profile)}
+    proc = subprocess.Popen([sys.executable, "-m", "govinfo_pipeline.cli", *args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     sampler = TreeMemory(proc.pid)
     _, status, usage = os.wait4(proc.pid, 0)
