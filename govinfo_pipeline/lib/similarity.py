@@ -34,12 +34,74 @@ def normalise(text: str) -> str:
 
 def signature(text: str, k: int = 4) -> np.ndarray | None:
     """MinHash signature of the text's character k-grams (None for prose too short to judge)."""
-    t = normalise(text)
-    if len(t) < 50:
-        return None
-    grams = np.fromiter({zlib.crc32(t[i:i + k].encode("utf-8")) for i in range(len(t) - k + 1)}, dtype=np.uint64)
-    hashed = (grams[:, None] * _A[None, :] + _B[None, :]) % np.uint64(_PRIME)
-    return hashed.min(axis=0)
+    return signatures([text], k)[0]
+
+
+def signatures(texts: list[str], k: int = 4) -> list[np.ndarray | None]:
+    """``signature`` of each text, worked out for all of them at once with numpy.
+
+    A k-gram's hash is zlib.crc32 of its UTF-8 bytes, as it was when signatures were first stored. CRC-32 is
+    linear, so that hash is the XOR of one table entry per character (the character's bytes followed by as
+    many zero bytes as the gram's later characters take) and one per gram length: a few array lookups per
+    gram instead of encoding and hashing each one in Python."""
+    normal = [normalise(t) for t in texts]
+    judged = [i for i, t in enumerate(normal) if len(t) >= _MIN_PROSE]
+    out: list[np.ndarray | None] = [None] * len(texts)
+    if not judged:
+        return out
+    points = [np.frombuffer(normal[i].encode("utf-32-le"), dtype=np.uint32) for i in judged]
+    lengths = np.array([len(p) for p in points])
+    flat = np.concatenate(points)
+    present = np.zeros(int(flat.max()) + 1, dtype=bool)
+    present[flat] = True
+    chars = np.flatnonzero(present)
+    code = (np.cumsum(present) - 1)[flat]  # each character's row in the table
+    width = 1 + (chars >= 0x80) + (chars >= 0x800) + (chars >= 0x10000)  # UTF-8 bytes of each character
+    table = _char_table(chars, width, 4 * (k - 1))
+    nbytes = width[code]
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    # grams start at every position that leaves k characters in the same text
+    first = np.concatenate([np.arange(s, s + n - k + 1) for s, n in zip(starts, lengths, strict=True)])
+    owner = np.repeat(np.arange(len(judged)), lengths - k + 1)
+    hashed = np.zeros(len(first), dtype=np.uint32)
+    after = np.zeros(len(first), dtype=np.int64)  # bytes of the gram's characters after position j
+    for j in range(k - 1, -1, -1):
+        hashed ^= table[code[first + j], after]
+        after += nbytes[first + j]
+    hashed ^= _zero_crc(after.max())[after]
+    grams = np.sort(owner.astype(np.uint64) << np.uint64(32) | hashed.astype(np.uint64))
+    grams = grams[np.concatenate([[True], grams[1:] != grams[:-1]])]  # each text's distinct grams
+    report = (grams >> np.uint64(32)).astype(np.int64)
+    # Texts share most of their grams (templated prose): each distinct gram is hashed N_HASHES ways once.
+    distinct, which = np.unique(grams & np.uint64(0xFFFFFFFF), return_inverse=True)
+    hashes = (distinct[:, None] * _A[None, :] + _B[None, :]) % np.uint64(_PRIME)
+    bounds = np.searchsorted(report, np.arange(len(judged) + 1))
+    for lo in range(0, len(judged), _SIGN_CHUNK):  # a bounded block of grams × hashes at a time
+        hi = min(lo + _SIGN_CHUNK, len(judged))
+        mins = np.minimum.reduceat(hashes[which[bounds[lo]:bounds[hi]]], bounds[lo:hi] - bounds[lo], axis=0)
+        for i, row in zip(judged[lo:hi], mins, strict=True):
+            out[i] = row
+    return out
+
+
+_MIN_PROSE = 50
+_SIGN_CHUNK = 64
+
+
+def _char_table(chars: np.ndarray, width: np.ndarray, most_after: int) -> np.ndarray:
+    """[character, n] -> CRC-32 register (from 0, no final XOR) after the character's UTF-8 bytes and n zero
+    bytes."""
+    table = np.empty((len(chars), most_after + 1), dtype=np.uint32)
+    for i, c in enumerate(chars.tolist()):
+        data = chr(c).encode("utf-8") + bytes(most_after)
+        for n in range(most_after + 1):
+            table[i, n] = zlib.crc32(data[:int(width[i]) + n], 0xFFFFFFFF) ^ 0xFFFFFFFF
+    return table
+
+
+def _zero_crc(most: int) -> np.ndarray:
+    """[n] -> zlib.crc32 of n zero bytes: what the initial register adds to a message of n bytes."""
+    return np.array([zlib.crc32(bytes(n)) for n in range(most + 1)], dtype=np.uint32)
 
 
 def score(a: np.ndarray, b: np.ndarray) -> float:
@@ -48,7 +110,7 @@ def score(a: np.ndarray, b: np.ndarray) -> float:
 
 def compare(reports: pd.DataFrame) -> pd.DataFrame:
     """Pairs worth reporting among ``reports`` (report_id, agency_id, report_year, prose); see compare_signed."""
-    sigs = {rid: signature(prose) for rid, prose in zip(reports["report_id"], reports["prose"], strict=True)}
+    sigs = dict(zip(reports["report_id"], signatures(reports["prose"].tolist()), strict=True))
     return compare_signed(reports, sigs)
 
 
@@ -58,65 +120,82 @@ def compare_signed(reports: pd.DataFrame, sigs: dict[str, np.ndarray | None],
 
     Returns report_id, other_report_id, scope ('previous_year' or 'same_year'), score: every report
     against its body's previous-year report, and same-year pairs of different bodies that share an LSH
-    bucket and score at least NEAR_DUPLICATE. With ``focus``, only same-year pairs that involve one of
-    those reports are looked for.
+    bucket and score at least NEAR_DUPLICATE. With ``focus``, only pairs that involve one of those reports
+    are looked for (a report of the focus, or the next-year report of the focus's body).
     """
-    agency = dict(zip(reports["report_id"], reports["agency_id"], strict=True))
-    year_of = dict(zip(reports["report_id"], reports["report_year"], strict=True))
-    rows = []
-    by_key = {(a, y): rid for rid, a, y in zip(reports["report_id"], reports["agency_id"], reports["report_year"],
-                                                strict=True) if a is not None and y == y}
-    for rid, sig in sigs.items():
-        a, y = agency[rid], year_of[rid]
-        prev = by_key.get((a, y - 1)) if a is not None and y == y else None
-        if sig is not None and prev is not None and sigs.get(prev) is not None:
-            rows.append((rid, prev, "previous_year", score(sig, sigs[prev])))
-    ids = [rid for rid, sig in sigs.items() if sig is not None and rid in year_of]
-    if len(ids) > 1:
-        matrix = np.vstack([sigs[rid] for rid in ids])
-        years = pd.factorize(pd.Series([year_of[rid] for rid in ids]))[0].astype(np.uint64)
-        bodies = np.array([agency[rid] for rid in ids], dtype=object)
-        in_focus = None if focus is None else np.array([rid in focus for rid in ids])
+    signed = reports[reports["report_id"].map(lambda r: sigs.get(r) is not None)].reset_index(drop=True)
+    columns = ["report_id", "other_report_id", "scope", "score"]
+    if signed.empty:
+        return pd.DataFrame(columns=columns).astype({"score": float})
+    ids = signed["report_id"].to_numpy(dtype=object)
+    matrix = np.vstack([sigs[r] for r in ids])
+    in_focus = None if focus is None else signed["report_id"].isin(focus).to_numpy()
+    row_of = pd.Series(np.arange(len(signed)), index=signed["report_id"])
+    parts = []
+    # Each report against its body's report of the year before (the last one listed, where there are two).
+    bodies = reports[reports["agency_id"].notna() & reports["report_year"].notna()]
+    last = bodies.drop_duplicates(["agency_id", "report_year"], keep="last")
+    prev = signed.merge(last[["agency_id", "report_year", "report_id"]].assign(
+        report_year=last["report_year"] + 1), on=["agency_id", "report_year"], suffixes=("", "_prev"))
+    prev = prev[prev["report_id_prev"].isin(row_of.index)]
+    i, j = row_of[prev["report_id"]].to_numpy(), row_of[prev["report_id_prev"]].to_numpy()
+    if in_focus is not None:
+        keep = in_focus[i] | in_focus[j]
+        i, j = i[keep], j[keep]
+    parts.append(pd.DataFrame({"report_id": ids[i], "other_report_id": ids[j], "scope": "previous_year",
+                               "score": (matrix[i] == matrix[j]).mean(axis=1) if len(i) else np.empty(0)}))
+    if len(signed) > 1:
+        years = pd.factorize(signed["report_year"])[0].astype(np.uint64)
+        agency = signed["agency_id"].to_numpy(dtype=object)
         first, second = _candidates(matrix, years, in_focus)
-        other_body = bodies[first] != bodies[second]
+        other_body = agency[first] != agency[second]
         first, second = first[other_body], second[other_body]
         for lo in range(0, len(first), _SCORE_CHUNK):  # scored together, a million pairs at a time
             a, b = first[lo:lo + _SCORE_CHUNK], second[lo:lo + _SCORE_CHUNK]
             scores = (matrix[a] == matrix[b]).mean(axis=1)
-            for i, j, sc in zip(a[scores >= NEAR_DUPLICATE], b[scores >= NEAR_DUPLICATE],
-                                scores[scores >= NEAR_DUPLICATE], strict=True):
-                rows += [(ids[i], ids[j], "same_year", float(sc)), (ids[j], ids[i], "same_year", float(sc))]
-    return pd.DataFrame(rows, columns=["report_id", "other_report_id", "scope", "score"]).astype({"score": float})
+            near = scores >= NEAR_DUPLICATE
+            a, b, scores = a[near], b[near], scores[near]
+            parts.append(pd.DataFrame({"report_id": np.concatenate([ids[a], ids[b]]),
+                                       "other_report_id": np.concatenate([ids[b], ids[a]]),
+                                       "scope": "same_year", "score": np.concatenate([scores, scores])}))
+    return pd.concat(parts, ignore_index=True)[columns].astype({"score": float})
 
 
 _SCORE_CHUNK = 1_000_000
+_MIX = np.uint64(0x100000001B3)  # FNV-1a's prime: folds a band's hashes into one bucket key
 
 
 def _candidates(matrix: np.ndarray, years: np.ndarray,
                 in_focus: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Index pairs (i < j) of rows that share an LSH bucket (a band of ROWS hashes) in the same year; with
-    ``in_focus``, only pairs with at least one row in focus."""
+    ``in_focus``, only pairs with at least one row in focus.
+
+    A band's hashes are folded into one 64-bit key per row, so that buckets are found by sorting numbers,
+    not rows; two bands that fold to the same key by chance only add a candidate, which scoring drops."""
+    n = len(matrix)
     firsts, seconds = [], []
     for band in range(BANDS):
-        key = np.column_stack([years, matrix[:, band * ROWS:(band + 1) * ROWS]])
-        _, bucket, sizes = np.unique(key, axis=0, return_inverse=True, return_counts=True)
-        bucket = bucket.ravel()
-        shared = np.flatnonzero(sizes[bucket] > 1)
-        if not len(shared):
+        key = years.copy()
+        for col in range(band * ROWS, (band + 1) * ROWS):
+            key = (key ^ matrix[:, col]) * _MIX
+        order = np.argsort(key, kind="stable")
+        ordered = key[order]
+        starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
+        sizes = np.diff(np.append(starts, n))
+        bucket = np.repeat(np.arange(len(starts)), sizes)  # each sorted row's bucket
+        shared = sizes[bucket] > 1
+        members = order[shared] if in_focus is None else order[shared & in_focus[order]]
+        if not len(members):
             continue
-        ordered = shared[np.argsort(bucket[shared], kind="stable")]
-        for group in np.split(ordered, np.flatnonzero(np.diff(bucket[ordered])) + 1):
-            if in_focus is None:
-                i, j = np.triu_indices(len(group), 1)
-                firsts.append(group[i])
-                seconds.append(group[j])
-                continue
-            chosen = group[in_focus[group]]
-            a, b = np.repeat(chosen, len(group)), np.tile(group, len(chosen))
-            firsts.append(np.minimum(a, b)[a != b])
-            seconds.append(np.maximum(a, b)[a != b])
+        # every chosen row against every row of its bucket
+        b = bucket[np.flatnonzero(shared)] if in_focus is None else bucket[np.flatnonzero(shared & in_focus[order])]
+        counts = sizes[b]
+        offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        partner = order[np.repeat(starts[b], counts) + offsets]
+        chosen = np.repeat(members, counts)
+        firsts.append(np.minimum(chosen, partner)[chosen != partner])
+        seconds.append(np.maximum(chosen, partner)[chosen != partner])
     if not firsts:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    n = len(matrix)
     pairs = np.unique(np.concatenate(firsts).astype(np.int64) * n + np.concatenate(seconds))
     return pairs // n, pairs % n

@@ -404,7 +404,7 @@ def _sign(engine: sa.Engine, report_ids: list[str], sigs: dict) -> None:
         body = secs.sort_values(["report_id", "section_no"]).groupby("report_id")["body_text"].agg(
             lambda x: "\n".join(t for t in x if t))
         prose = pre["preamble"].fillna("") + "\n" + pre["report_id"].map(body).fillna("")
-        new = {rid: sim.signature(text) for rid, text in zip(pre["report_id"], prose, strict=True)}
+        new = dict(zip(pre["report_id"], sim.signatures(prose.tolist()), strict=True))
         sigs.update(new)
         rows = pd.DataFrame({"report_id": list(new), "signature": [None if s is None else s.tobytes()
                                                                     for s in new.values()]})
