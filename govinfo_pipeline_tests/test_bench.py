@@ -47,3 +47,11 @@ def test_tree_memory_sums_a_process_and_its_descendants():
         pytest.skip("no /proc/*/smaps_rollup on this system")
     assert sampler.peak_rss_kb >= 300 * 1024
     assert sampler.peak_pss_kb >= 300 * 1024
+
+
+def test_stage_figures_sum_each_stage_and_take_the_peak_inside_its_windows():
+    windows = [("raw", 10.0, 12.0), ("normalized", 12.0, 20.0), ("raw", 30.0, 31.5)]
+    samples = [(9.0, 9_000_000), (11.0, 1024), (15.0, 4096), (19.9, 8192), (25.0, 9_000_000), (31.0, 2048)]
+    seconds, peaks = bench.stage_figures(windows, samples)
+    assert seconds == {"raw": 3.5, "normalized": 8.0}
+    assert peaks == {"raw": 2.0, "normalized": 8.0}  # samples outside every window (9 and 25 s) count nowhere

@@ -71,6 +71,7 @@ class TreeMemory:
         import threading
 
         self.pid, self.interval, self.peak_rss_kb, self.peak_pss_kb = pid, interval, 0, 0
+        self.samples: list[tuple[float, int]] = []  # (epoch seconds, PSS kB)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self.available = Path("/proc/self/smaps_rollup").exists()
@@ -80,6 +81,7 @@ class TreeMemory:
     def _sample(self) -> None:
         while not self._stop.is_set():
             rss, pss = _memory_kb(_tree(self.pid))
+            self.samples.append((time.time(), pss))
             self.peak_rss_kb, self.peak_pss_kb = max(self.peak_rss_kb, rss), max(self.peak_pss_kb, pss)
             self._stop.wait(self.interval)
 
@@ -104,19 +106,19 @@ def _run_cli(args: list[str], env: dict, profile: Path | None = None) -> tuple[s
     sampler.stop()
     out, err = proc.stdout.read(), proc.stderr.read()
     proc.returncode = os.waitstatus_to_exitcode(status)
-    memory = {"largest_process_rss_mb": round(usage.ru_maxrss / 1024, 1)}
+    memory: dict = {"largest_process_rss_mb": round(usage.ru_maxrss / 1024, 1), "samples": sampler.samples}
     if sampler.available:
         memory.update(tree_rss_mb=round(sampler.peak_rss_kb / 1024, 1),
                       tree_pss_mb=round(sampler.peak_pss_kb / 1024, 1))
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), seconds, memory
 
 
-def _stage_seconds(home: Path, run_ids: list[str]) -> dict[str, float]:
-    """Seconds per stage, summed over the runs (a large input runs as several batches)."""
+def _stage_windows(home: Path, run_ids: list[str]) -> list[tuple[str, float, float]]:
+    """(stage, start, end) of every step of the runs (a large input runs as several batches), epoch seconds."""
     import dagster as dg
 
     os.environ["DAGSTER_HOME"] = str(home)
-    out: dict[str, float] = {}
+    out = []
     with dg.DagsterInstance.get() as instance:
         for run_id in run_ids:
             starts: dict[str, float] = {}
@@ -127,9 +129,20 @@ def _stage_seconds(home: Path, run_ids: list[str]) -> dict[str, float]:
                 if event.event_type_value == "STEP_START":
                     starts[record.step_key] = record.timestamp
                 elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and record.step_key in starts:
-                    name = STEPS[record.step_key]
-                    out[name] = round(out.get(name, 0.0) + record.timestamp - starts[record.step_key], 3)
+                    out.append((STEPS[record.step_key], starts[record.step_key], record.timestamp))
     return out
+
+
+def stage_figures(windows: list[tuple[str, float, float]], samples: list[tuple[float, int]]) -> tuple[dict, dict]:
+    """Seconds per stage (summed over the runs), and the highest memory (PSS, MB) sampled during each."""
+    seconds: dict[str, float] = {}
+    peaks: dict[str, float] = {}
+    for name, start, end in windows:
+        seconds[name] = round(seconds.get(name, 0.0) + end - start, 3)
+        during = [kb for t, kb in samples if start <= t <= end]
+        if during:
+            peaks[name] = max(peaks.get(name, 0.0), round(max(during) / 1024, 1))
+    return seconds, peaks
 
 
 def read_floor(folder: Path) -> float:
@@ -182,6 +195,7 @@ def run(reports: int, out: Path, formats: tuple[str, ...] = ("txt",), seed: int 
     single, single_seconds, _ = _run_cli(["run", "--input", str(corpus), "--warehouse", url,
                                           "--file", one.relative_to(corpus).as_posix()], env)
     oracle = synth.compare(oracle_path, cells, results)
+    stages, stage_peaks = stage_figures(_stage_windows(home, run_ids), memory["samples"])
     figures = {
         "reports": reports,
         "formats": list(formats),
@@ -195,10 +209,10 @@ def run(reports: int, out: Path, formats: tuple[str, ...] = ("txt",), seed: int 
         # The whole process tree's peak (sampled every 0.25 s), counting shared pages once per process:
         # the strict figure; tree_pss_mb counts each shared page once.
         "peak_rss_mb": memory.get("tree_rss_mb", memory["largest_process_rss_mb"]),
-        "memory": memory,
+        "memory": {k: v for k, v in memory.items() if k != "samples"} | {"stage_peak_pss_mb": stage_peaks},
         "generate_seconds": round(generate_seconds, 2),
         "runs": len(run_ids),
-        "stages": _stage_seconds(home, run_ids),
+        "stages": stages,
         "validation_suites": int(len(validation)),
         "validation_seconds": round(float(validation["seconds"].sum()), 2),
         "oracle_cells_expected": oracle["cells_expected"],
