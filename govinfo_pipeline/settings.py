@@ -33,6 +33,12 @@ def batch_files() -> int:
     return int(os.environ.get("GOVINFO_BATCH_FILES") or 10_000)
 
 
+def step_processes_from() -> int:
+    """From how many files to read `govinfo run --executor auto` runs each step in a process of its own
+    (GOVINFO_STEP_PROCESSES_FROM, default 2,000)."""
+    return int(os.environ.get("GOVINFO_STEP_PROCESSES_FROM") or 2_000)
+
+
 def dagster_home() -> Path:
     return Path(os.environ.get("DAGSTER_HOME") or project_root() / ".dagster_home")
 

@@ -98,9 +98,15 @@ def test_query_is_read_only_on_postgresql(sample_dir, dagster_home, pg_url):
     assert proc.stdout.split() == ["n", "5"]
 
 
-def test_a_large_input_runs_as_batches_with_the_same_result(sample_dir, tmp_path, dagster_home):
+@pytest.mark.parametrize("steps", ["in_process", "multiprocess"])
+def test_a_large_input_runs_as_batches_with_the_same_result(steps, sample_dir, tmp_path, dagster_home):
     """More files than --batch-files: consecutive runs, each reading about that many files. The warehouse ends
-    as one run leaves it, and a copy of a file meets its original in one batch, so it is still a duplicate."""
+    as one run leaves it, and a copy of a file meets its original in one batch, so it is still a duplicate.
+
+    Memory goes back to the system between batches: with the steps in this process, each batch runs in a
+    process forked for it; from GOVINFO_STEP_PROCESSES_FROM files on (auto), each step runs in a process of
+    its own."""
+    import dagster as dg
     import sqlalchemy as sa
 
     first = sorted(sample_dir.iterdir())[0]
@@ -109,20 +115,27 @@ def test_a_large_input_runs_as_batches_with_the_same_result(sample_dir, tmp_path
     assert govinfo("run", "--input", str(sample_dir), "--warehouse", one, home=dagster_home).returncode == 0
     profile = tmp_path / "profile.txt"  # profiled too: the command, and each batch process apart
     proc = govinfo("run", "--input", str(sample_dir), "--warehouse", batched, "--batch-files", "2",
-                   home=dagster_home, GOVINFO_PROFILE=str(profile))
+                   home=dagster_home, GOVINFO_PROFILE=str(profile),
+                   GOVINFO_STEP_PROCESSES_FROM="1" if steps == "multiprocess" else "1000")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("succeeded (batch ") == 3  # six files, two per run; the copy stays with its original
     assert "reports loaded: 5" in proc.stdout and "cells: 990" in proc.stdout
-    # Each batch ran in a process of its own (whose memory went back to the system when it ended).
-    import dagster as dg
+    assert "cmd_run" in profile.read_text(encoding="utf-8")
 
     run_ids = [line.split()[2] for line in proc.stdout.splitlines() if "succeeded (batch " in line]
     with dg.DagsterInstance.get() as instance:
-        pids = {instance.get_run_by_id(r).tags["govinfo/pid"] for r in run_ids}
-    assert len(pids) == 3
-    assert "cmd_run" in profile.read_text(encoding="utf-8")
-    for i in (1, 2, 3):
-        assert "warehouse_tables" in (tmp_path / f"profile.batch{i}.txt").read_text(encoding="utf-8")
+        runs = [instance.get_run_by_id(r) for r in run_ids]
+        step_pids = [{r.dagster_event.pid for r in instance.all_logs(run.run_id)
+                      if r.dagster_event and r.dagster_event.event_type == dg.DagsterEventType.STEP_START}
+                     for run in runs]
+    run_pids = {int(run.tags["govinfo/pid"]) for run in runs}
+    if steps == "in_process":  # three batch processes, each running its own steps
+        assert len(run_pids) == 3
+        assert all(p == {int(run.tags["govinfo/pid"])} for p, run in zip(step_pids, runs, strict=True))
+        for i in (1, 2, 3):
+            assert "warehouse_tables" in (tmp_path / f"profile.batch{i}.txt").read_text(encoding="utf-8")
+    else:  # one orchestrating process; the four steps of each run in four other processes
+        assert len(run_pids) == 1 and all(len(p) == 4 and not p & run_pids for p in step_pids)
 
     def contents(url: str) -> dict:
         engine = sa.create_engine(url)

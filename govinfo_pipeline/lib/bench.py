@@ -67,7 +67,7 @@ class TreeMemory:
     """Samples the memory of a process and all its descendants (batch processes, parse workers) until
     stopped; keeps the peaks of their sums."""
 
-    def __init__(self, pid: int, interval: float = 0.25):
+    def __init__(self, pid: int, interval: float = 0.5):
         import threading
 
         self.pid, self.interval, self.peak_rss_kb, self.peak_pss_kb = pid, interval, 0, 0
@@ -206,7 +206,7 @@ def run(reports: int, out: Path, formats: tuple[str, ...] = ("txt",), seed: int 
         "rerun_ok": rerun.returncode == 0,
         "one_report_seconds": round(single_seconds, 2),
         "one_report_ok": single.returncode == 0,
-        # The whole process tree's peak (sampled every 0.25 s), counting shared pages once per process:
+        # The whole process tree's peak (sampled every 0.5 s), counting shared pages once per process:
         # the strict figure; tree_pss_mb counts each shared page once.
         "peak_rss_mb": memory.get("tree_rss_mb", memory["largest_process_rss_mb"]),
         "memory": {k: v for k, v in memory.items() if k != "samples"} | {"stage_peak_pss_mb": stage_peaks},
