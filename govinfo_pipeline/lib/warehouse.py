@@ -525,9 +525,10 @@ def write(engine: sa.Engine, batch: dict[str, pd.DataFrame], now: dt.datetime | 
 
     tables = {"cells": report_cells, "sections": report_sections, "results": quality_results,
               "claims": prose_numbers}
-    # Indexed by report id once, so that each chunk's rows are found by hash, not by scanning.
-    indexed = {name: batch[name].set_index("report_id", drop=False) for name in tables
-               if name in batch and not batch[name].empty}
+    # Each report's row positions, found once, so that a chunk's rows are taken without scanning the frame
+    # (or copying it: a batch's cells are millions of rows).
+    positions = {name: batch[name].groupby("report_id", sort=False).indices for name in tables
+                 if name in batch and not batch[name].empty}
     held_ids = set(held["report_id"])
     for ids in chunks(list(todo["report_id"]), CHUNK):
         chunk = todo[todo["report_id"].isin(ids)]
@@ -541,8 +542,11 @@ def write(engine: sa.Engine, batch: dict[str, pd.DataFrame], now: dt.datetime | 
             conn.execute(rejections.delete().where(rejections.c.source_path.in_(chunk["source_path"].tolist())))
             _bulk_insert(conn, reports, chunk.assign(loaded_at=now))
             _add_agencies(conn, chunk)
-            for name, df in indexed.items():
-                part = df.loc[df.index.intersection(ids)].reset_index(drop=True)
+            for name, rows_of in positions.items():
+                taken = [rows_of[r] for r in ids if r in rows_of]
+                if not taken:
+                    continue
+                part = batch[name].take(np.sort(np.concatenate(taken))).reset_index(drop=True)
                 if name == "results":
                     part = part.assign(checked_at=now)
                 _bulk_insert(conn, tables[name], part)
