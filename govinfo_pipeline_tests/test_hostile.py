@@ -100,6 +100,10 @@ def build_matrix(folder: Path, outside: Path) -> dict[str, tuple[str, str]]:
     cases["link outside.txt"] = ("symlink leaving the folder", "rejected:outside_input")
     os.symlink(folder / "003_cc3b440ac1b55c30.txt", folder / "link inside.txt")
     cases["link inside.txt"] = ("symlink to a sample inside the folder", "rejected:duplicate_content")
+    os.symlink(folder / "loop b.txt", folder / "loop a.txt")
+    os.symlink(folder / "loop a.txt", folder / "loop b.txt")
+    cases["loop a.txt"] = ("symlinks pointing at each other", "rejected:unreadable")
+    cases["loop b.txt"] = ("symlinks pointing at each other", "rejected:unreadable")
     return cases
 
 

@@ -81,7 +81,10 @@ def _walk_order(f: SourceFile) -> tuple:
 def _source_file(root: Path, path: Path) -> SourceFile:
     rel = path.relative_to(root).as_posix()
     if path.is_symlink():
-        target = path.resolve()
+        try:
+            target = path.resolve()
+        except (OSError, RuntimeError) as exc:  # a loop of symlinks (RuntimeError before Python 3.13)
+            return SourceFile(path, rel, ("unreadable", f"symlink that cannot be resolved: {exc}"))
         if not target.is_relative_to(root):
             return SourceFile(path, rel, ("outside_input", f"symlink to {target.name} outside the input folder; "
                                                            "not followed"))

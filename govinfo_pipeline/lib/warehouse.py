@@ -7,6 +7,7 @@ backend's fast path: DataFrame registration for DuckDB, COPY for PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -271,10 +272,27 @@ def ensure_schema(engine: sa.Engine) -> None:
                 f"the warehouse schema is at migration {at or '(unversioned)'}, this govinfo needs {latest}: "
                 "run `govinfo db upgrade` first (it migrates in place, keeping every row)"
             )
+    views = view_sql(engine)
+    marks = {name: "govinfo:" + hashlib.sha256(sql.encode()).hexdigest()[:16] for name, sql in views.items()}
     with engine.begin() as conn:
-        for name, sql in view_sql(engine).items():
+        if _view_marks(conn, list(views)) == marks:  # every view as this govinfo defines it: nothing to write
+            return
+        for name, sql in views.items():
             conn.exec_driver_sql(f"DROP VIEW IF EXISTS {name}")
             conn.exec_driver_sql(f"CREATE VIEW {name} AS {sql}")
+            conn.exec_driver_sql(f"COMMENT ON VIEW {name} IS '{marks[name]}'")
+
+
+def _view_marks(conn: sa.Connection, names: list[str]) -> dict[str, str | None]:
+    """The mark (a hash of its SQL, kept as the view's comment) of each of these views that exists."""
+    if conn.dialect.name == "duckdb":
+        sql = "SELECT view_name, comment FROM duckdb_views() WHERE NOT internal AND schema_name = current_schema()"
+    elif conn.dialect.name == "postgresql":
+        sql = ("SELECT c.relname, obj_description(c.oid, 'pg_class') FROM pg_class c JOIN pg_namespace n "
+               "ON n.oid = c.relnamespace WHERE c.relkind = 'v' AND n.nspname = current_schema()")
+    else:
+        return {}
+    return {name: mark for name, mark in conn.exec_driver_sql(sql).fetchall() if name in names}
 
 
 def _bulk_insert(conn: sa.Connection, table: sa.Table, df: pd.DataFrame) -> None:
