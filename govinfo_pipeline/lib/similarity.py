@@ -150,7 +150,7 @@ def compare_signed(reports: pd.DataFrame, sigs: dict[str, np.ndarray | None],
         first, second = _candidates(matrix, years, in_focus)
         other_body = agency[first] != agency[second]
         first, second = first[other_body], second[other_body]
-        for lo in range(0, len(first), _SCORE_CHUNK):  # scored together, a million pairs at a time
+        for lo in range(0, len(first), _SCORE_CHUNK):  # scored together, a block of pairs at a time
             a, b = first[lo:lo + _SCORE_CHUNK], second[lo:lo + _SCORE_CHUNK]
             scores = (matrix[a] == matrix[b]).mean(axis=1)
             near = scores >= NEAR_DUPLICATE
@@ -161,7 +161,7 @@ def compare_signed(reports: pd.DataFrame, sigs: dict[str, np.ndarray | None],
     return pd.concat(parts, ignore_index=True)[columns].astype({"score": float})
 
 
-_SCORE_CHUNK = 1_000_000
+_SCORE_CHUNK = 200_000  # pairs scored at once: two blocks of 200,000 signatures, ~200 MB
 _MIX = np.uint64(0x100000001B3)  # FNV-1a's prime: folds a band's hashes into one bucket key
 
 
@@ -197,5 +197,6 @@ def _candidates(matrix: np.ndarray, years: np.ndarray,
         seconds.append(np.maximum(chosen, partner)[chosen != partner])
     if not firsts:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    pairs = np.unique(np.concatenate(firsts).astype(np.int64) * n + np.concatenate(seconds))
+    pairs = np.sort(np.concatenate(firsts).astype(np.int64) * n + np.concatenate(seconds))
+    pairs = pairs[np.concatenate([[True], pairs[1:] != pairs[:-1]])]  # a pair found in several bands once
     return pairs // n, pairs % n

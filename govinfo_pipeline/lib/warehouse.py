@@ -399,12 +399,12 @@ def cross_year(engine: sa.Engine, agency_ids: list[str], now: dt.datetime | None
 
 def _refresh_status(conn: sa.Connection, ids: list[str]) -> None:
     """Recompute quality_status from all of a report's rule results (after warehouse-level rules)."""
-    for part in chunks(ids, 1000):
+    for part in chunks(ids, 10_000):  # uncorrelated subqueries: one pass over the chunk's results, not one a report
         failed = sa.select(quality_results.c.report_id).where(
-            quality_results.c.report_id == reports.c.report_id, quality_results.c.passed.is_(False))
+            quality_results.c.report_id.in_(part), quality_results.c.passed.is_(False))
         conn.execute(reports.update().where(reports.c.report_id.in_(part)).values(quality_status=sa.case(
-            (sa.exists(failed.where(quality_results.c.level == "error")), "errors"),
-            (sa.exists(failed.where(quality_results.c.level == "warning")), "warnings"),
+            (reports.c.report_id.in_(failed.where(quality_results.c.level == "error")), "errors"),
+            (reports.c.report_id.in_(failed.where(quality_results.c.level == "warning")), "warnings"),
             else_="passed")))
 
 
