@@ -54,14 +54,15 @@ def _redact(url: str) -> str:
         return "<invalid URL>"
 
 
-def _held(url: str):
-    """What the warehouse holds (reports), or None for a warehouse that does not exist yet."""
+def _held(url: str, files: list[str] | None = None):
+    """What the warehouse holds (reports; of ``files`` only, if given), or None for a warehouse that does not
+    exist yet."""
     from govinfo_pipeline.lib import warehouse as wh
 
     try:
         engine = _engine(url, read_only=True)
         try:
-            return wh.existing_fingerprints(engine)[0]
+            return wh.existing_fingerprints(engine, paths=files)[0]
         finally:
             engine.dispose()
     except Exception:  # a new warehouse: nothing held yet
@@ -92,7 +93,7 @@ def _years_in(root: Path, url: str, files: list[str] | None = None) -> list[int]
     from govinfo_pipeline.lib.ingest import discover, read_manifest, scan_years
 
     found = discover(root, only=files or None)
-    return sorted(y for y in scan_years(found, read_manifest(root), _held(url)) if valid_year(y))
+    return sorted(y for y in scan_years(found, read_manifest(root), _held(url, files or None)) if valid_year(y))
 
 
 EXECUTORS = ("auto", "in_process", "multiprocess", "celery")

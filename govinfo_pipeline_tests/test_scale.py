@@ -195,3 +195,23 @@ def test_looking_up_given_files_finds_what_the_walk_finds(tmp_path):
         "a.txt", "2020/b.txt", "2020/sub/报告 (副本).txt", "a..b.txt", "leaves.txt", "2020/inside.txt",
         "dangling.txt"}
     assert next(f for f in ingest.discover(root, only=["leaves.txt"])).reject[0] == "outside_input"
+
+
+def test_fingerprints_of_given_files_are_those_rows_of_all_fingerprints(sample_dir, tmp_path, dagster_home):
+    """Looking up the fingerprints of some files (and report ids) gives exactly their rows of the full read."""
+    from govinfo_pipeline.cli import run_pipeline
+    from govinfo_pipeline.lib import warehouse as wh
+
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    assert run_pipeline(str(sample_dir), url).success
+    engine = wh.connect(url)
+    everything, _ = wh.existing_fingerprints(engine)
+    paths = sorted(everything["source_path"])[:2] + ["not/held.txt"]
+    other_id = sorted(everything["report_id"])[-1]
+    some, rej = wh.existing_fingerprints(engine, paths=paths, ids=[other_id])
+    want = everything[everything["source_path"].isin(paths) | (everything["report_id"] == other_id)]
+    assert sorted(some["report_id"]) == sorted(want["report_id"]) and 2 <= len(some) <= 3
+    assert rej.empty and list(rej.columns) == ["source_path", "source_sha256", "reason", "duplicate_of"]
+    none, _ = wh.existing_fingerprints(engine, paths=[])
+    assert none.empty and list(none.columns) == list(everything.columns)
+    engine.dispose()

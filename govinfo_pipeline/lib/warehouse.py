@@ -515,16 +515,28 @@ def account(engine: sa.Engine, files: pd.DataFrame, run_id: str | None, partitio
     return row
 
 
-def existing_fingerprints(engine: sa.Engine) -> pd.DataFrame:
-    """What the warehouse holds now: one row per report, and one per rejection."""
+def existing_fingerprints(engine: sa.Engine, paths: list[str] | None = None,
+                          ids: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What the warehouse holds now: one row per report, and one per rejection; with ``paths`` (and ``ids``),
+    only the reports and rejections of those files (and the reports with those ids), looked up by key instead
+    of reading a national year's rows to write one report."""
+    rep_cols = (reports.c.report_id, reports.c.source_path, reports.c.source_sha256, reports.c.parser_version,
+                reports.c.loaded_at, reports.c.source_size, reports.c.source_mtime_ns, reports.c.report_year,
+                reports.c.source_format)
+    rej_cols = (rejections.c.source_path, rejections.c.source_sha256, rejections.c.reason, rejections.c.duplicate_of)
     with engine.connect() as conn:
-        reps = pd.read_sql(sa.select(reports.c.report_id, reports.c.source_path, reports.c.source_sha256,
-                                     reports.c.parser_version, reports.c.loaded_at, reports.c.source_size,
-                                     reports.c.source_mtime_ns, reports.c.report_year, reports.c.source_format),
-                           conn)
-        rej = pd.read_sql(sa.select(rejections.c.source_path, rejections.c.source_sha256, rejections.c.reason,
-                                    rejections.c.duplicate_of), conn)
-    return reps, rej
+        if paths is None:
+            return pd.read_sql(sa.select(*rep_cols), conn), pd.read_sql(sa.select(*rej_cols), conn)
+        reps = [pd.read_sql(sa.select(*rep_cols).where(reports.c.source_path.in_(part)), conn)
+                for part in chunks(sorted(set(paths)), 1000)]
+        reps += [pd.read_sql(sa.select(*rep_cols).where(reports.c.report_id.in_(part)), conn)
+                 for part in chunks(sorted(set(ids or [])), 1000)]
+        rej = [pd.read_sql(sa.select(*rej_cols).where(rejections.c.source_path.in_(part)), conn)
+               for part in chunks(sorted(set(paths)), 1000)]
+    reps, rej = [r for r in reps if not r.empty], [r for r in rej if not r.empty]
+    held = (pd.concat(reps, ignore_index=True).drop_duplicates("report_id", ignore_index=True) if reps
+            else pd.DataFrame(columns=[c.name for c in rep_cols]))
+    return held, pd.concat(rej, ignore_index=True) if rej else pd.DataFrame(columns=[c.name for c in rej_cols])
 
 
 def write(engine: sa.Engine, batch: dict[str, pd.DataFrame], now: dt.datetime | None = None) -> dict[str, int]:
@@ -535,7 +547,10 @@ def write(engine: sa.Engine, batch: dict[str, pd.DataFrame], now: dt.datetime | 
     """
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     reps = batch["reports"]
-    held, held_rej = existing_fingerprints(engine)
+    rej_in = batch.get("rejections", pd.DataFrame())
+    held, held_rej = existing_fingerprints(  # only what this batch's files and reports can meet
+        engine, paths=reps["source_path"].tolist() + rej_in.get("source_path", pd.Series(dtype=object)).tolist(),
+        ids=reps["report_id"].tolist())
     key = ["report_id", "source_path", "parser_version"]
     unchanged = reps.merge(held[key], on=key, how="inner")["report_id"]
     todo = reps[~reps["report_id"].isin(unchanged)]

@@ -40,7 +40,8 @@ def raw_files(context: dg.AssetExecutionContext, config: RawConfig, source: Sour
         if missing:
             raise dg.Failure(f"not found in {root}: {', '.join(sorted(missing))}")
     with warehouse.session() as engine:
-        held, _ = wh.existing_fingerprints(engine)
+        # A run of given files (one report re-materialized) looks up only theirs.
+        held, _ = wh.existing_fingerprints(engine, paths=[f.rel for f in files] if config.files else None)
     raw = read_files(files, source.max_file_bytes, manifest=read_manifest(root), held=held)
     years = partition_years(context)
     hint = raw["year_hint"]
