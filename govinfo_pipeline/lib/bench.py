@@ -96,8 +96,9 @@ def _run_cli(args: list[str], env: dict, profile: Path | None = None) -> tuple[s
     """Run ``govinfo`` in a child process (profiled with pyinstrument into ``profile``, if given); return it, its
     wall seconds and its memory peaks in MB: of its whole process tree (sampled), and of its largest process."""
     started = time.perf_counter()
-    if profile:  # the command profiles itself, and each batch process itself (see cli.profiled)
-        env = {**env, "GOVINFO_PROFILE": str(profile)}
+    if profile:  # the command profiles itself, and each batch process itself (see cli.profiled); the steps
+        # run in those processes (not in step processes of their own), so that the profiles show them
+        env = {**env, "GOVINFO_PROFILE": str(profile), "GOVINFO_STEP_PROCESSES_FROM": str(10**9)}
     proc = subprocess.Popen([sys.executable, "-m", "govinfo_pipeline.cli", *args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     sampler = TreeMemory(proc.pid)
