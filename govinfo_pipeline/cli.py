@@ -232,13 +232,12 @@ def prepare_instance() -> Path:
 
 def _run_one_year(input_dir: str, url: str, year: int, log_level: str, executor: dict) -> dict:
     """One year as its own run (in a child process of ``run_years``)."""
-    result = run_pipeline(input_dir, url, [year], log_level=log_level, executor=executor)
-    return {"year": year, "run_id": result.run_id, "success": result.success,
-            "error": None if result.success else failure_message(result)}
+    return {"year": year, **_batch_outcome(input_dir, url, [year], [], log_level, executor)}
 
 
 def _batch_outcome(input_dir: str, url: str, years: list[int], files: list[str], log_level: str,
                    executor: dict | None) -> dict:
+    """Run the pipeline; its run id, whether it succeeded, and why not."""
     result = run_pipeline(input_dir, url, years, files, log_level=log_level, executor=executor)
     return {"run_id": result.run_id, "success": result.success,
             "error": None if result.success else failure_message(result)}

@@ -70,7 +70,7 @@ class TreeMemory:
     def __init__(self, pid: int, interval: float = 0.5):
         import threading
 
-        self.pid, self.interval, self.peak_rss_kb, self.peak_pss_kb = pid, interval, 0, 0
+        self.pid, self.interval, self.peak_rss_kb = pid, interval, 0
         self.samples: list[tuple[float, int]] = []  # (epoch seconds, PSS kB)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -82,8 +82,12 @@ class TreeMemory:
         while not self._stop.is_set():
             rss, pss = _memory_kb(_tree(self.pid))
             self.samples.append((time.time(), pss))
-            self.peak_rss_kb, self.peak_pss_kb = max(self.peak_rss_kb, rss), max(self.peak_pss_kb, pss)
+            self.peak_rss_kb = max(self.peak_rss_kb, rss)
             self._stop.wait(self.interval)
+
+    @property
+    def peak_pss_kb(self) -> int:
+        return max((kb for _, kb in self.samples), default=0)
 
     def stop(self) -> None:
         self._stop.set()

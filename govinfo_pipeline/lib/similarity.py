@@ -70,7 +70,7 @@ def signatures(texts: list[str], k: int = 4) -> list[np.ndarray | None]:
         after += nbytes[first + j]
     hashed ^= _zero_crc(after.max())[after]
     grams = np.sort(owner.astype(np.uint64) << np.uint64(32) | hashed.astype(np.uint64))
-    grams = grams[np.concatenate([[True], grams[1:] != grams[:-1]])]  # each text's distinct grams
+    grams = grams[_run_starts(grams)]  # each text's distinct grams
     report = (grams >> np.uint64(32)).astype(np.int64)
     # Texts share most of their grams (templated prose): each distinct gram is hashed N_HASHES ways once.
     distinct, which = np.unique(grams & np.uint64(0xFFFFFFFF), return_inverse=True)
@@ -85,6 +85,11 @@ def signatures(texts: list[str], k: int = 4) -> list[np.ndarray | None]:
 
 
 _MIN_PROSE = 50
+
+
+def _run_starts(ordered: np.ndarray) -> np.ndarray:
+    """True where a sorted array's value differs from the one before: each distinct value's first place."""
+    return np.concatenate([[True], ordered[1:] != ordered[:-1]])
 _SIGN_CHUNK = 64
 
 
@@ -180,15 +185,16 @@ def _candidates(matrix: np.ndarray, years: np.ndarray,
             key = (key ^ matrix[:, col]) * _MIX
         order = np.argsort(key, kind="stable")
         ordered = key[order]
-        starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
+        starts = np.flatnonzero(_run_starts(ordered))
         sizes = np.diff(np.append(starts, n))
         bucket = np.repeat(np.arange(len(starts)), sizes)  # each sorted row's bucket
-        shared = sizes[bucket] > 1
-        members = order[shared] if in_focus is None else order[shared & in_focus[order]]
+        chosen_at = sizes[bucket] > 1  # sorted rows in a shared bucket (and in focus, with one)
+        if in_focus is not None:
+            chosen_at &= in_focus[order]
+        members, b = order[chosen_at], bucket[chosen_at]
         if not len(members):
             continue
         # every chosen row against every row of its bucket
-        b = bucket[np.flatnonzero(shared)] if in_focus is None else bucket[np.flatnonzero(shared & in_focus[order])]
         counts = sizes[b]
         offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
         partner = order[np.repeat(starts[b], counts) + offsets]
@@ -198,5 +204,5 @@ def _candidates(matrix: np.ndarray, years: np.ndarray,
     if not firsts:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     pairs = np.sort(np.concatenate(firsts).astype(np.int64) * n + np.concatenate(seconds))
-    pairs = pairs[np.concatenate([[True], pairs[1:] != pairs[:-1]])]  # a pair found in several bands once
+    pairs = pairs[_run_starts(pairs)]  # a pair found in several bands once
     return pairs // n, pairs % n

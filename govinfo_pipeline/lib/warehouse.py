@@ -527,12 +527,13 @@ def existing_fingerprints(engine: sa.Engine, paths: list[str] | None = None,
     with engine.connect() as conn:
         if paths is None:
             return pd.read_sql(sa.select(*rep_cols), conn), pd.read_sql(sa.select(*rej_cols), conn)
+        paths = sorted(set(paths))
         reps = [pd.read_sql(sa.select(*rep_cols).where(reports.c.source_path.in_(part)), conn)
-                for part in chunks(sorted(set(paths)), 1000)]
+                for part in chunks(paths, 1000)]
         reps += [pd.read_sql(sa.select(*rep_cols).where(reports.c.report_id.in_(part)), conn)
                  for part in chunks(sorted(set(ids or [])), 1000)]
         rej = [pd.read_sql(sa.select(*rej_cols).where(rejections.c.source_path.in_(part)), conn)
-               for part in chunks(sorted(set(paths)), 1000)]
+               for part in chunks(paths, 1000)]
     reps, rej = [r for r in reps if not r.empty], [r for r in rej if not r.empty]
     held = (pd.concat(reps, ignore_index=True).drop_duplicates("report_id", ignore_index=True) if reps
             else pd.DataFrame(columns=[c.name for c in rep_cols]))
@@ -547,10 +548,9 @@ def write(engine: sa.Engine, batch: dict[str, pd.DataFrame], now: dt.datetime | 
     """
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     reps = batch["reports"]
-    rej_in = batch.get("rejections", pd.DataFrame())
+    rej = batch.get("rejections", pd.DataFrame(columns=["source_path"]))
     held, held_rej = existing_fingerprints(  # only what this batch's files and reports can meet
-        engine, paths=reps["source_path"].tolist() + rej_in.get("source_path", pd.Series(dtype=object)).tolist(),
-        ids=reps["report_id"].tolist())
+        engine, paths=reps["source_path"].tolist() + rej["source_path"].tolist(), ids=reps["report_id"].tolist())
     key = ["report_id", "source_path", "parser_version"]
     unchanged = reps.merge(held[key], on=key, how="inner")["report_id"]
     todo = reps[~reps["report_id"].isin(unchanged)]
@@ -586,7 +586,6 @@ def write(engine: sa.Engine, batch: dict[str, pd.DataFrame], now: dt.datetime | 
             failpoints.hit("warehouse.before_commit")
         stats["reports_written"] += len(ids)
 
-    rej = batch.get("rejections", pd.DataFrame())
     if not rej.empty:
         merged = rej.merge(held_rej, on=["source_path"], how="left", suffixes=("", "_held"))
         same = (
