@@ -23,7 +23,7 @@ def _fail(message: str, code: int = 2) -> int:
 def _engine(url: str, read_only: bool = False):
     import sqlalchemy as sa
 
-    from govinfo_pipeline.lib import warehouse
+    from govinfo_pipeline import store as warehouse
 
     if not read_only:
         return warehouse.connect(url)
@@ -35,7 +35,7 @@ def _engine(url: str, read_only: bool = False):
 
 def _check_warehouse(url: str) -> str | None:
     """None when the warehouse accepts a connection and its schema; else what went wrong."""
-    from govinfo_pipeline.defs.resources import open_warehouse
+    from govinfo_pipeline.store.sessions import open_warehouse
 
     try:
         with open_warehouse(url):  # takes turns with runs already using the warehouse
@@ -57,7 +57,7 @@ def _redact(url: str) -> str:
 def _held(url: str, files: list[str] | None = None):
     """What the warehouse holds (reports; of ``files`` only, if given), or None for a warehouse that does not
     exist yet."""
-    from govinfo_pipeline.lib import warehouse as wh
+    from govinfo_pipeline import store as wh
 
     try:
         engine = _engine(url, read_only=True)
@@ -74,7 +74,8 @@ def plan_batches(root: Path, url: str, max_files: int) -> tuple[list[tuple[list[
     runs of about ``max_files`` files each, so memory stays bounded. One batch (all files) otherwise.
     Also returns how many files the runs will read (those the warehouse does not hold unchanged)."""
     from govinfo_pipeline.defs.partitions import valid_year, year_partitions
-    from govinfo_pipeline.lib.ingest import batches, discover, read_manifest, scan_years, to_read
+    from govinfo_pipeline.parse.sources import discover, read_manifest
+    from govinfo_pipeline.runner.plan import batches, scan_years, to_read
 
     files, held = discover(root), _held(url)
     n = to_read(files, held)
@@ -90,7 +91,8 @@ def _years_in(root: Path, url: str, files: list[str] | None = None) -> list[int]
     """The report years found in the input folder (or in just ``files`` of it): from each file's title, or
     from the warehouse for a file it holds unchanged (same size and modification time)."""
     from govinfo_pipeline.defs.partitions import valid_year
-    from govinfo_pipeline.lib.ingest import discover, read_manifest, scan_years
+    from govinfo_pipeline.parse.sources import discover, read_manifest
+    from govinfo_pipeline.runner.plan import scan_years
 
     found = discover(root, only=files or None)
     return sorted(y for y in scan_years(found, read_manifest(root), _held(url, files or None)) if valid_year(y))
@@ -303,7 +305,7 @@ def summary(url: str, run_id: str | list[str] | None = None) -> str:
     import pandas as pd
     import sqlalchemy as sa
 
-    from govinfo_pipeline.defs.resources import duckdb_lock
+    from govinfo_pipeline.store.sessions import duckdb_lock
 
     run_ids = [run_id] if isinstance(run_id, str) or run_id is None else run_id
     with duckdb_lock(url):
@@ -412,7 +414,7 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 
 def cmd_quality(args: argparse.Namespace) -> int:
-    from govinfo_pipeline.lib.scorecard import scorecard
+    from govinfo_pipeline.outputs.scorecard import scorecard
 
     url = args.warehouse or settings.warehouse_url()
     try:
@@ -425,8 +427,8 @@ def cmd_quality(args: argparse.Namespace) -> int:
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
-    from govinfo_pipeline.lib.gx import build_data_docs
-    from govinfo_pipeline.lib.scorecard import docs_frames
+    from govinfo_pipeline.outputs.scorecard import docs_frames
+    from govinfo_pipeline.quality.gx import build_data_docs
 
     url = args.warehouse or settings.warehouse_url()
     target = Path(args.out) if args.out else settings.project_root() / "data" / "docs"
@@ -447,7 +449,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from govinfo_pipeline.lib.export import export
+    from govinfo_pipeline.outputs.export import export
 
     url = args.warehouse or settings.warehouse_url()
     try:
@@ -465,7 +467,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from govinfo_pipeline.lib.htmlreport import NoReports, write_report
+    from govinfo_pipeline.outputs.htmlreport import NoReports, write_report
 
     url = args.warehouse or settings.warehouse_url()
     input_dir = Path(args.input or settings.input_dir())
@@ -485,7 +487,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from govinfo_pipeline.lib import bench
+    from govinfo_pipeline import bench
 
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
     figures = bench.run(args.reports, Path(args.out), formats, args.seed, Path(args.keep) if args.keep else None,
@@ -495,8 +497,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
-    from govinfo_pipeline.lib import migrate
-    from govinfo_pipeline.lib import warehouse as wh
+    from govinfo_pipeline import store as wh
+    from govinfo_pipeline.store import migrate
 
     url = args.warehouse or settings.warehouse_url()
     try:

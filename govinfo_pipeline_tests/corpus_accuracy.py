@@ -16,7 +16,8 @@ from pathlib import Path
 
 import yaml
 
-from govinfo_pipeline.lib import codebook, ingest
+from govinfo_pipeline.parse import batch as parse_batch
+from govinfo_pipeline.parse import codebook, sources
 
 CORPUS = Path(__file__).parent / "corpus"
 FORMAT_OF = {".pdf": "pdf", ".docx": "docx", ".html": "html", ".md": "markdown", ".txt": "text"}
@@ -72,7 +73,8 @@ def evaluate() -> tuple[dict, list[dict]]:
     folders = sorted({p.parent for p, _ in files})
     parsed: dict[str, dict] = {}
     for folder in folders:
-        out = ingest.normalize(ingest.read_files(ingest.discover(folder), manifest=ingest.read_manifest(folder)))
+        raw = sources.read_files(sources.discover(folder), manifest=sources.read_manifest(folder))
+        out = parse_batch.normalize(raw)
         reps = out["reports"].set_index("report_id")
         for rid, grp in out["cells"].groupby("report_id"):
             parsed[reps.at[rid, "source_path"]] = {"report": reps.loc[rid], "cells": grp}

@@ -13,10 +13,10 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from govinfo_pipeline.lib import codebook
-    from govinfo_pipeline.lib.decode import decode
-    from govinfo_pipeline.lib.report import parse_report
-    from govinfo_pipeline.lib.values import NUMBER
+    from govinfo_pipeline.parse import codebook
+    from govinfo_pipeline.parse.decode import decode
+    from govinfo_pipeline.parse.report import parse_report
+    from govinfo_pipeline.parse.values import NUMBER
 
 
 def check(data: bytes) -> None:

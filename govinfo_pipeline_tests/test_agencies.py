@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from govinfo_pipeline.lib.agencies import agency_id, level
+from govinfo_pipeline.parse.agencies import agency_id, level
 from govinfo_pipeline_tests.conftest import SAMPLES
 from govinfo_pipeline_tests.test_pipeline import ingest, read
 

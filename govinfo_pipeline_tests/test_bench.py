@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from govinfo_pipeline.lib import bench
+from govinfo_pipeline import bench
 
 KEYS = ("reports", "pipeline_seconds", "read_floor_seconds", "peak_rss_mb", "oracle_cells_expected",
         "oracle_cells_correct", "oracle_rule_failures_expected", "oracle_rule_failures_found", "stages")

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from govinfo_pipeline.lib.decode import decode
+from govinfo_pipeline.parse.decode import decode
 from govinfo_pipeline_tests.conftest import SAMPLES
 
 TEXT = (SAMPLES / "003_cc3b440ac1b55c30.txt").read_text(encoding="utf-8")

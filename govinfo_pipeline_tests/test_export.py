@@ -15,7 +15,12 @@ import pytest
 import sqlalchemy as sa
 
 from govinfo_pipeline import cli
-from govinfo_pipeline.lib import codebook, export, ingest, warehouse
+from govinfo_pipeline import store as warehouse
+from govinfo_pipeline.outputs import export
+from govinfo_pipeline.parse import batch as parse_batch
+from govinfo_pipeline.parse import codebook, sources
+from govinfo_pipeline.quality import rules
+from govinfo_pipeline.store import writes
 from govinfo_pipeline_tests.conftest import SAMPLES
 
 YANG = "003_cc3b440ac1b55c30.txt"  # 杨舍镇
@@ -29,8 +34,8 @@ VIEWS = ("v_cells", "v_agency_year", "v_applications_wide", "v_outcome_rates", "
 
 def load_samples(url: str, folder: Path = SAMPLES) -> None:
     """The samples into the warehouse through the pipeline's library steps (what the Dagster assets call)."""
-    normalized = ingest.normalize(ingest.read_files(ingest.discover(folder)))
-    batch = ingest.assemble(normalized, ingest.check(normalized))
+    normalized = parse_batch.normalize(sources.read_files(sources.discover(folder)))
+    batch = writes.assemble(normalized, rules.check(normalized))
     engine = warehouse.connect(url)
     warehouse.ensure_schema(engine)
     warehouse.write(engine, batch)

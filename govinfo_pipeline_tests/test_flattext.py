@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from govinfo_pipeline.lib import codebook, flattext, readers
-from govinfo_pipeline.lib.flattext import review_totals_hold, row_total_holds, token_splits
-from govinfo_pipeline.lib.report import parse_layout
+from govinfo_pipeline.parse import codebook, flattext, readers
+from govinfo_pipeline.parse.flattext import review_totals_hold, row_total_holds, token_splits
+from govinfo_pipeline.parse.report import parse_layout
 
 CORPUS = Path(__file__).parent / "corpus"
 FLAT = ("2019/shibu_2020_flat", "2021/xikou_2021_flat", "2019/liutang_2019_glued_totals",

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from govinfo_pipeline.lib import ingest
+from govinfo_pipeline.parse import batch as parse_batch
+from govinfo_pipeline.parse import sources
 from govinfo_pipeline_tests import corpus_accuracy as acc
 
 FILES = acc.expected_files()
@@ -23,7 +24,7 @@ def accuracy():
 def parsed():
     out = {}
     for folder in sorted({p.parent for p, _ in FILES}):
-        n = ingest.normalize(ingest.read_files(ingest.discover(folder), manifest=ingest.read_manifest(folder)))
+        n = parse_batch.normalize(sources.read_files(sources.discover(folder), manifest=sources.read_manifest(folder)))
         reps = n["reports"].set_index("source_path")
         for path in reps.index:
             rid = reps.at[path, "report_id"]
@@ -126,10 +127,10 @@ def test_one_run_over_a_folder_of_every_format_and_both_templates(tmp_path, dags
 def test_prose_figures_are_found_in_every_format(path, doc):
     """The application figures the prose quotes (X6), as read by hand: figure, value and the line where the
     phrase starts, also where it wraps onto the next line. Proactive figures (行政许可决定 N 件) are not read."""
-    from govinfo_pipeline.lib import prose, readers
-    from govinfo_pipeline.lib.report import parse_layout
+    from govinfo_pipeline.parse import prose, readers
+    from govinfo_pipeline.parse.report import parse_layout
 
-    raw = ingest.read_files([ingest.SourceFile(path, path.name)])
+    raw = sources.read_files([sources.SourceFile(path, path.name)])
     r = raw.iloc[0]
     claims = parse_layout(readers.read_any(r["text"], r["blob"], r["source_format"]), r["text"]).claims
     got = {(c["figure"], c["value"], c["source_line"]) for c in claims}

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from govinfo_pipeline.lib import frames
+from govinfo_pipeline.parse import frames
 
 
 def test_concat_equals_pandas_concat_for_every_dtype_mix():

@@ -20,7 +20,7 @@ from urllib.parse import unquote
 import pytest
 
 from govinfo_pipeline import cli
-from govinfo_pipeline.lib import htmlreport
+from govinfo_pipeline.outputs import htmlreport
 from govinfo_pipeline_tests.conftest import SAMPLES
 from govinfo_pipeline_tests.test_export import load_samples
 

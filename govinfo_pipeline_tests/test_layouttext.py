@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from govinfo_pipeline.lib.layout import Cell
-from govinfo_pipeline.lib.layouttext import looks_like_layout, read_layout_text
+from govinfo_pipeline.parse.layout import Cell
+from govinfo_pipeline.parse.layouttext import looks_like_layout, read_layout_text
 from govinfo_pipeline_tests.conftest import SAMPLES
 
 CORPUS = Path(__file__).parent / "corpus"

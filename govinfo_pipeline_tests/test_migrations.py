@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from govinfo_pipeline.lib import migrate
-from govinfo_pipeline.lib import warehouse as wh
+from govinfo_pipeline import store as wh
+from govinfo_pipeline.store import migrate
 from govinfo_pipeline_tests.test_cli import govinfo
 from govinfo_pipeline_tests.test_pipeline import read
 

@@ -203,7 +203,7 @@ def test_a_killed_govinfo_run_gives_back_its_pool_slot(dagster_home):
 def test_warehouse_writers_exclude_each_other(backend, tmp_path, request):
     """The locks themselves: while one session writes, another writer waits (here: times out); a PostgreSQL
     reader does not wait, a DuckDB one does (DuckDB: one process has the file open at a time)."""
-    from govinfo_pipeline.defs.resources import open_warehouse
+    from govinfo_pipeline.store.sessions import open_warehouse
 
     url = request.getfixturevalue("pg_url") if backend == "postgresql" else f"duckdb:///{tmp_path / 'wh.duckdb'}"
     with open_warehouse(url, write=True) as engine:

@@ -7,10 +7,11 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from govinfo_pipeline.lib import codebook, rules
-from govinfo_pipeline.lib.decode import decode
-from govinfo_pipeline.lib.report import parse_report
-from govinfo_pipeline.lib.values import CELL_STATUSES, NUMBER
+from govinfo_pipeline.parse import codebook
+from govinfo_pipeline.parse.decode import decode
+from govinfo_pipeline.parse.report import parse_report
+from govinfo_pipeline.parse.values import CELL_STATUSES, NUMBER
+from govinfo_pipeline.quality import rules
 from govinfo_pipeline_tests.conftest import SAMPLES
 
 LABELS = sorted({r.label for t in codebook.TEMPLATES for s in codebook.SECTIONS for r in codebook.rows(t, s)})
@@ -144,8 +145,8 @@ def test_rules_fail_on_perturbed_tables(cells, data):
 @given(seed=st.integers(0, 10**6), faulty=st.booleans())
 def test_generated_reports_round_trip_exactly(seed, faulty):
     """A report drawn by the synthetic generator parses back to exactly the cells it was built from."""
-    from govinfo_pipeline.lib import synth
-    from govinfo_pipeline.lib.decode import decode as decode_bytes
+    from govinfo_pipeline.parse.decode import decode as decode_bytes
+    from govinfo_pipeline.synth import generator as synth
 
     report = next(synth.generate(1, seed=seed, fault_share=1.0 if faulty else 0.0))
     parsed = parse_report(decode_bytes(report.data).text)

@@ -7,7 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from govinfo_pipeline.lib import codebook, ingest, rules
+from govinfo_pipeline.parse import batch as parse_batch
+from govinfo_pipeline.parse import codebook, sources
+from govinfo_pipeline.quality import rules
 from govinfo_pipeline_tests.conftest import SAMPLES, expected_reports
 from govinfo_pipeline_tests.test_samples import expected_cells
 
@@ -18,8 +20,8 @@ ORGS = ["commercial_enterprise", "research_institution", "social_welfare_org", "
 
 
 def run_rules(folder: Path) -> tuple[pd.DataFrame, dict[str, str]]:
-    normalized = ingest.normalize(ingest.read_files(ingest.discover(folder)))
-    facts = ingest.check(normalized)
+    normalized = parse_batch.normalize(sources.read_files(sources.discover(folder)))
+    facts = rules.check(normalized)
     paths = dict(zip(normalized["reports"]["report_id"], normalized["reports"]["source_path"], strict=True))
     status = dict(zip(facts["status"]["report_id"].map(paths), facts["status"]["quality_status"], strict=True))
     return facts["results"].assign(file=facts["results"]["report_id"].map(paths)), status

@@ -5,8 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from govinfo_pipeline.lib import codebook, rules
-from govinfo_pipeline.lib.ingest import check, discover, normalize, read_files
+from govinfo_pipeline.parse import codebook
+from govinfo_pipeline.parse.batch import normalize
+from govinfo_pipeline.parse.sources import discover, read_files
+from govinfo_pipeline.quality import rules
+from govinfo_pipeline.quality.rules import check
 from govinfo_pipeline_tests.conftest import SAMPLES, expected_reports
 
 EXPECTED = expected_reports()

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from govinfo_pipeline.lib import codebook
-from govinfo_pipeline.lib.report import parse_report
+from govinfo_pipeline.parse import codebook
+from govinfo_pipeline.parse.report import parse_report
 from govinfo_pipeline_tests.conftest import SAMPLES, expected_reports
 
 EXPECTED = expected_reports()

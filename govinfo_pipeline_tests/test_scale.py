@@ -10,7 +10,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from govinfo_pipeline.lib import checkframes, ingest, synth
+from govinfo_pipeline.parse import batch as parse_batch
+from govinfo_pipeline.parse import report, sources
+from govinfo_pipeline.quality import checkframes, rules
+from govinfo_pipeline.runner import plan
+from govinfo_pipeline.store import writes
+from govinfo_pipeline.synth import generator as synth
 
 
 @pytest.fixture(scope="module")
@@ -22,16 +27,16 @@ def corpus(tmp_path_factory) -> Path:
 
 
 def test_parsing_in_worker_processes_gives_the_same_frames(corpus):
-    raw = ingest.read_files(ingest.discover(corpus))
-    here = ingest.normalize(raw, workers=1)
-    forked = ingest.normalize(raw, workers=2)
+    raw = sources.read_files(sources.discover(corpus))
+    here = parse_batch.normalize(raw, workers=1)
+    forked = parse_batch.normalize(raw, workers=2)
     assert len(here["reports"]) == 600
     for name, frame in here.items():
         pd.testing.assert_frame_equal(frame, forked[name], obj=name)
 
 
 def test_gx_validates_a_few_deciding_rows_however_many_cells(corpus):
-    normalized = ingest.normalize(ingest.read_files(ingest.discover(corpus)), workers=1)
+    normalized = parse_batch.normalize(sources.read_files(sources.discover(corpus)), workers=1)
     view = checkframes.cells_view(normalized["cells"], normalized["reports"])
     deciding = checkframes.distinct_rows(view, "normalized_cells")
     assert len(view) == 600 * 200 - 2 * sum(normalized["reports"]["template_version"] == "2019")  # 198 or 200 each
@@ -41,15 +46,15 @@ def test_gx_validates_a_few_deciding_rows_however_many_cells(corpus):
 def _held(raw: pd.DataFrame, year: int = 2020) -> pd.DataFrame:
     """What the warehouse would hold after loading ``raw``: one report per file."""
     return pd.DataFrame({
-        "report_id": [ingest.report_id_for(h) for h in raw["source_sha256"]], "source_path": raw["source_path"],
-        "source_sha256": raw["source_sha256"], "parser_version": ingest.PARSER_VERSION,
+        "report_id": [parse_batch.report_id_for(h) for h in raw["source_sha256"]], "source_path": raw["source_path"],
+        "source_sha256": raw["source_sha256"], "parser_version": report.PARSER_VERSION,
         "source_size": raw["source_size"], "source_mtime_ns": raw["source_mtime_ns"], "report_year": year,
         "source_format": raw["source_format"], "loaded_at": pd.Timestamp("2026-01-01")})
 
 
 def test_unchanged_files_are_not_read_again(sample_dir):
     folder = sample_dir
-    first = ingest.read_files(ingest.discover(folder))
+    first = sources.read_files(sources.discover(folder))
     assert first["read"].all() and len(first) == 5
     held = _held(first)
     edited = folder / first["source_path"].iloc[0]
@@ -57,29 +62,29 @@ def test_unchanged_files_are_not_read_again(sample_dir):
     edited.write_bytes(edited.read_bytes() + "\n补充说明。".encode())
     stat = touched.stat()
     os.utime(touched, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # same bytes, new mtime
-    again = ingest.mark_unchanged(ingest.read_files(ingest.discover(folder), held=held), held).set_index(
+    again = sources.mark_unchanged(sources.read_files(sources.discover(folder), held=held), held).set_index(
         "source_path")
     assert again.loc[edited.name, "read"] and not again.loc[edited.name, "unchanged"]
     assert again.loc[touched.name, "read"] and again.loc[touched.name, "unchanged"]  # read, hash is the same
     others = again.drop(index=[edited.name, touched.name])
     assert not others["read"].any() and others["unchanged"].all()
     assert others["text"].isna().all() and (others["year_hint"] == 2020).all()  # the year the warehouse holds
-    assert ingest.to_read(ingest.discover(folder), held) == 2
+    assert plan.to_read(sources.discover(folder), held) == 2
     # A parser upgrade makes every file new again.
-    assert ingest.to_read(ingest.discover(folder), held.assign(parser_version="0")) == 5
+    assert plan.to_read(sources.discover(folder), held.assign(parser_version="0")) == 5
 
 
 def test_years_are_scanned_from_file_heads(corpus):
-    raw = ingest.read_files(ingest.discover(corpus))
-    assert ingest.scan_years(ingest.discover(corpus)) == set(raw["year_hint"].dropna().astype(int))
+    raw = sources.read_files(sources.discover(corpus))
+    assert plan.scan_years(sources.discover(corpus)) == set(raw["year_hint"].dropna().astype(int))
 
 
 def test_batches_never_separate_identical_files(tmp_path):
     sizes = [5, 3, 3, 3, 9, 1, 3, 7, 7, 2]
     for i, size in enumerate(sizes):
         (tmp_path / f"f{i:02d}.txt").write_bytes(b"x" * size)
-    files = ingest.discover(tmp_path)
-    cut = ingest.batches(files, 3)
+    files = sources.discover(tmp_path)
+    cut = plan.batches(files, 3)
     assert sorted(f.rel for b in cut for f in b) == sorted(f.rel for f in files)
     groups = [{f.path.stat().st_size for f in b} for b in cut]
     for i, a in enumerate(groups):
@@ -116,10 +121,10 @@ def test_copy_paste_judged_batch_by_batch_equals_judging_all_at_once(corpus, tmp
     """S1 rewrites only what a new batch can change; two batches in turn must leave what one batch leaves."""
     import sqlalchemy as sa
 
-    from govinfo_pipeline.lib import warehouse as wh
+    from govinfo_pipeline import store as wh
 
-    normalized = ingest.normalize(ingest.read_files(ingest.discover(corpus)), workers=1)
-    batch = _with_copies(ingest.assemble(normalized, ingest.check(normalized)))
+    normalized = parse_batch.normalize(sources.read_files(sources.discover(corpus)), workers=1)
+    batch = _with_copies(writes.assemble(normalized, rules.check(normalized)))
     ids = sorted(batch["reports"]["report_id"])
     originals = [rid for rid in ids if not rid.startswith("z")]
     batches = [set(originals[::2]), set(originals[1::2]), set(ids) - set(originals)]  # copies come last
@@ -157,12 +162,12 @@ def test_workers_finish_when_the_parent_defers_sigterm(corpus):
     import faulthandler
     import signal
 
-    raw = ingest.read_files(ingest.discover(corpus))
+    raw = sources.read_files(sources.discover(corpus))
     previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
     faulthandler.dump_traceback_later(300, exit=True)  # a hang fails the run instead of stalling it
     try:
         for _ in range(3):
-            assert len(ingest.normalize(raw, workers=2)["reports"]) == 600
+            assert len(parse_batch.normalize(raw, workers=2)["reports"]) == 600
     finally:
         faulthandler.cancel_dump_traceback_later()
         signal.signal(signal.SIGTERM, previous)
@@ -183,24 +188,24 @@ def test_looking_up_given_files_finds_what_the_walk_finds(tmp_path):
     os.symlink(root / "a.txt", root / "2020" / "inside.txt")
     os.symlink(outside / "dir", root / "linked_dir")
     os.symlink(root / "missing", root / "dangling.txt")
-    walk = ingest.discover(root)
+    walk = sources.discover(root)
     asked = ["a.txt", "2020/b.txt", "2020/sub/报告 (副本).txt", ".hidden/c.txt", ".dot.txt", "a..b.txt",
              "leaves.txt", "2020/inside.txt", "linked_dir/f.txt", "linked_dir", "dangling.txt", "2020",
              "../out/secret.txt", "2020/../a.txt", "./a.txt", "nope.txt", "2020//b.txt", "",
              "/a.txt", str(root / "a.txt"), "//a.txt"]
     for only in ([a] for a in asked):
-        assert ingest.discover(root, only=only) == [f for f in walk if f.rel in set(only)], only
-    assert ingest.discover(root, only=asked) == [f for f in walk if f.rel in set(asked)]
-    assert {f.rel for f in ingest.discover(root, only=asked)} == {
+        assert sources.discover(root, only=only) == [f for f in walk if f.rel in set(only)], only
+    assert sources.discover(root, only=asked) == [f for f in walk if f.rel in set(asked)]
+    assert {f.rel for f in sources.discover(root, only=asked)} == {
         "a.txt", "2020/b.txt", "2020/sub/报告 (副本).txt", "a..b.txt", "leaves.txt", "2020/inside.txt",
         "dangling.txt"}
-    assert next(f for f in ingest.discover(root, only=["leaves.txt"])).reject[0] == "outside_input"
+    assert next(f for f in sources.discover(root, only=["leaves.txt"])).reject[0] == "outside_input"
 
 
 def test_fingerprints_of_given_files_are_those_rows_of_all_fingerprints(sample_dir, tmp_path, dagster_home):
     """Looking up the fingerprints of some files (and report ids) gives exactly their rows of the full read."""
+    from govinfo_pipeline import store as wh
     from govinfo_pipeline.cli import run_pipeline
-    from govinfo_pipeline.lib import warehouse as wh
 
     url = f"duckdb:///{tmp_path / 'w.duckdb'}"
     assert run_pipeline(str(sample_dir), url).success

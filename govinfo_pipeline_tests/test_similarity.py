@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from govinfo_pipeline.lib import similarity as sim
+from govinfo_pipeline.quality import similarity as sim
 
 
 def reference_signature(text: str, k: int = 4) -> np.ndarray | None:

@@ -10,8 +10,9 @@ import pytest
 
 from govinfo_pipeline.definitions import defs
 from govinfo_pipeline.defs import gx_checks
-from govinfo_pipeline.lib import checkframes as cf
-from govinfo_pipeline.lib import codebook, gx, ingest
+from govinfo_pipeline.parse import batch as parse_batch
+from govinfo_pipeline.parse import codebook, sources
+from govinfo_pipeline.quality import checkframes, gx, rules
 from govinfo_pipeline_tests.conftest import SAMPLES
 
 SUITES = gx.suite_names()
@@ -55,20 +56,20 @@ def test_suite_value_sets_follow_the_codebook():
 
 @pytest.fixture(scope="module")
 def stages():
-    raw = ingest.read_files(ingest.discover(SAMPLES))
-    normalized = ingest.normalize(raw)
-    return raw, normalized, ingest.check(normalized)
+    raw = sources.read_files(sources.discover(SAMPLES))
+    normalized = parse_batch.normalize(raw)
+    return raw, normalized, rules.check(normalized)
 
 
 def frames(stages) -> dict[str, tuple[pd.DataFrame, dict | None]]:
     raw, n, f = stages
     return {
-        "raw_files": (cf.raw_view(raw), {"max_file_bytes": 10_000_000}),
-        "raw_duplicates": (cf.duplicate_accounting(raw, n["reports"], n["rejections"]), None),
-        "normalized_reports": (cf.reports_view(n["reports"]), None),
-        "normalized_cells": (cf.cells_view(n["cells"], n["reports"]), None),
-        "normalized_cell_counts": (cf.cell_counts(n["cells"], n["reports"]), None),
-        "facts_rule_results": (cf.results_view(f["results"]), None),
+        "raw_files": (checkframes.raw_view(raw), {"max_file_bytes": 10_000_000}),
+        "raw_duplicates": (checkframes.duplicate_accounting(raw, n["reports"], n["rejections"]), None),
+        "normalized_reports": (checkframes.reports_view(n["reports"]), None),
+        "normalized_cells": (checkframes.cells_view(n["cells"], n["reports"]), None),
+        "normalized_cell_counts": (checkframes.cell_counts(n["cells"], n["reports"]), None),
+        "facts_rule_results": (checkframes.results_view(f["results"]), None),
     }
 
 
@@ -89,7 +90,7 @@ def test_the_facts_suite_warns_about_each_broken_rule(stages):
 
 def corrupt_cells(stages, how: str) -> pd.DataFrame:
     _, n, _ = stages
-    view = cf.cells_view(n["cells"], n["reports"])
+    view = checkframes.cells_view(n["cells"], n["reports"])
     view = view.astype({c: object for c in view.select_dtypes("category").columns})  # to write odd values in
     if how == "duplicate_row":
         return pd.concat([view, view.head(1)], ignore_index=True)
@@ -112,16 +113,16 @@ def test_garbage_cells_fail_critically(stages, how):
 
 def test_wrong_cell_count_fails(stages):
     _, n, _ = stages
-    counts = cf.cell_counts(n["cells"].iloc[1:], n["reports"])
+    counts = checkframes.cell_counts(n["cells"].iloc[1:], n["reports"])
     assert gx.validate(counts, "normalized_cell_counts").critical_failed
 
 
 def test_raw_record_with_text_and_reason_fails(stages):
     raw, _, _ = stages
-    view = cf.raw_view(raw)
+    view = checkframes.raw_view(raw)
     view.loc[0, "reason"] = "empty"
     assert gx.validate(view, "raw_files", {"max_file_bytes": 10_000_000}).critical_failed
-    too_small_limit = gx.validate(cf.raw_view(raw), "raw_files", {"max_file_bytes": 100})
+    too_small_limit = gx.validate(checkframes.raw_view(raw), "raw_files", {"max_file_bytes": 100})
     assert too_small_limit.critical_failed
 
 
@@ -149,7 +150,7 @@ def test_a_critical_failure_is_an_error_check_result(stages):
 
 def _cells_frame(stages) -> pd.DataFrame:
     _, normalized, _ = stages
-    return cf.cells_view(normalized["cells"], normalized["reports"])
+    return checkframes.cells_view(normalized["cells"], normalized["reports"])
 
 
 CELL_DAMAGE = ("number without a value", "a duplicated cell", "line 0", "a unit on a blank", "absent with raw text")
@@ -175,7 +176,7 @@ def test_the_deciding_rows_give_the_whole_frames_verdict(stages, kind):
     """GX runs on one row per distinct case (plus extremes and duplicates): the same expectations must fail as
     on every row, for clean cells and for each kind of damage."""
     view = _cells_frame(stages) if kind is None else _damage(_cells_frame(stages), kind)
-    deciding = cf.distinct_rows(view, "normalized_cells")
+    deciding = checkframes.distinct_rows(view, "normalized_cells")
     assert len(deciding) < len(view)
     whole, small = gx.validate(view, "normalized_cells"), gx.validate(deciding, "normalized_cells")
     assert whole.success == small.success == (kind is None)
@@ -187,12 +188,12 @@ def test_the_deciding_rows_give_the_whole_frames_verdict(stages, kind):
 
 def test_the_deciding_rows_of_rule_results_keep_every_failure(stages):
     _, _, facts = stages
-    view = cf.results_view(facts["results"])
+    view = checkframes.results_view(facts["results"])
     broken = view.astype({"rule_id": object})
     broken.loc[broken.index[0], "message"] = None
     broken.loc[broken.index[1], "rule_id"] = "Z9"
     for frame in (view, broken):
         whole = gx.validate(frame, "facts_rule_results")
-        small = gx.validate(cf.distinct_rows(frame, "facts_rule_results"), "facts_rule_results")
+        small = gx.validate(checkframes.distinct_rows(frame, "facts_rule_results"), "facts_rule_results")
         assert (whole.success, whole.critical_failed) == (small.success, small.critical_failed)
         assert [f["expectation"] for f in whole.failures] == [f["expectation"] for f in small.failures]

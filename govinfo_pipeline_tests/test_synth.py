@@ -1,4 +1,4 @@
-"""The synthetic corpus (``lib/synth.py``) through the real ingest stages: decode, parse, check.
+"""The synthetic corpus (``synth/generator.py``) through the real ingest stages: decode, parse, check.
 
 The oracle comes from the generator's own construction (the numbers it chose and the text it
 wrote), never from the parser. Every expected cell must come back exactly (value, unit, status,
@@ -17,7 +17,10 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from govinfo_pipeline.lib import codebook, ingest, prose, synth
+from govinfo_pipeline.parse import batch as parse_batch
+from govinfo_pipeline.parse import codebook, prose, sources
+from govinfo_pipeline.quality import rules
+from govinfo_pipeline.synth import generator as synth
 
 N = 300
 SEED = 20250331
@@ -39,10 +42,10 @@ def _utf8_lookalike_lines(data: bytes) -> bool:
 def _ingest(folder, counts) -> SimpleNamespace:
     """Decode, parse and check a written corpus the way the pipeline does."""
     oracle = json.loads((folder / synth.ORACLE_NAME).read_text(encoding="utf-8"))
-    files = [f for f in ingest.discover(folder) if f.rel != synth.ORACLE_NAME]
-    raw = ingest.read_files(files)
-    normalized = ingest.normalize(raw)
-    facts = ingest.check(normalized)
+    files = [f for f in sources.discover(folder) if f.rel != synth.ORACLE_NAME]
+    raw = sources.read_files(files)
+    normalized = parse_batch.normalize(raw)
+    facts = rules.check(normalized)
     # GB18030 files the decoder reads line by line as "mixed" (see test_gb18030_lines_that_look_like_utf8)
     trap = {name for name, f in oracle["files"].items()
             if f["encoding"] == "gb18030" and _utf8_lookalike_lines((folder / name).read_bytes())}

@@ -1,4 +1,4 @@
-"""The synthetic corpus as HTML pages, Word files and PDFs (``lib/synth_formats.py``).
+"""The synthetic corpus as HTML pages, Word files and PDFs (``synth/formats.py``).
 
 The oracle is the generator's own construction, the same for every format: each generated cell must
 come back with its value, unit and status, every planted failure must be found, and nothing else may
@@ -12,7 +12,11 @@ import zipfile
 
 import pytest
 
-from govinfo_pipeline.lib import ingest, synth, synth_formats
+from govinfo_pipeline.parse import batch as parse_batch
+from govinfo_pipeline.parse import sources
+from govinfo_pipeline.quality import rules
+from govinfo_pipeline.synth import formats as synth_formats
+from govinfo_pipeline.synth import generator as synth
 
 N = 40  # ten of each format, round robin; both templates; two planted failures in each format
 SEED = 424242
@@ -45,10 +49,10 @@ def corpus(tmp_path_factory):
     folder = tmp_path_factory.mktemp("synth_formats")
     synth.write_corpus(folder, N, seed=SEED, formats=synth_formats.FORMATS)
     oracle = json.loads((folder / synth.ORACLE_NAME).read_text(encoding="utf-8"))
-    files = [f for f in ingest.discover(folder) if f.rel != synth.ORACLE_NAME]
-    raw = ingest.read_files(files)
-    normalized = ingest.normalize(raw, workers=1)
-    facts = ingest.check(normalized)
+    files = [f for f in sources.discover(folder) if f.rel != synth.ORACLE_NAME]
+    raw = sources.read_files(files)
+    normalized = parse_batch.normalize(raw, workers=1)
+    facts = rules.check(normalized)
     return folder, oracle, raw, normalized, facts
 
 

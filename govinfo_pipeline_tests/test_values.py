@@ -2,7 +2,7 @@
 
 import pytest
 
-from govinfo_pipeline.lib.values import parse_cell
+from govinfo_pipeline.parse.values import parse_cell
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,10 @@ import time
 import dagster as dg
 import pandas as pd
 
+from govinfo_pipeline import store as wh
 from govinfo_pipeline.defs.resources import Warehouse
-from govinfo_pipeline.lib import gx
-from govinfo_pipeline.lib import warehouse as wh
-from govinfo_pipeline.lib.checkframes import distinct_rows
+from govinfo_pipeline.quality import gx
+from govinfo_pipeline.quality.checkframes import distinct_rows
 
 
 def suite_spec(suite: str, asset: str | list[str], blocking: bool = True) -> dg.AssetCheckSpec:

@@ -10,7 +10,7 @@ import dagster as dg
 from govinfo_pipeline.defs.executors import govinfo_executor
 from govinfo_pipeline.defs.partitions import valid_year, year_partitions
 from govinfo_pipeline.defs.resources import SourceFolder
-from govinfo_pipeline.lib.ingest import discover, read_files, read_manifest
+from govinfo_pipeline.parse.sources import discover, read_files, read_manifest
 
 ingest_job = dg.define_asset_job(
     "ingest", selection=dg.AssetSelection.all(), partitions_def=year_partitions,

@@ -1,13 +1,10 @@
 """Resources: the input folder, the warehouse and the batch IO manager."""
 
+from __future__ import annotations
+
 import contextlib
-import fcntl
-import hashlib
-import logging
 import os
 import pickle
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +12,8 @@ import dagster as dg
 import sqlalchemy as sa
 
 from govinfo_pipeline import settings
-from govinfo_pipeline.lib import warehouse
+from govinfo_pipeline import store as warehouse
+from govinfo_pipeline.store.sessions import LOCK_TIMEOUT_SECONDS, open_warehouse
 
 
 class SourceFolder(dg.ConfigurableResource):
@@ -23,98 +21,6 @@ class SourceFolder(dg.ConfigurableResource):
 
     path: str
     max_file_bytes: int = 200 * 1024 * 1024
-
-
-LOCK_TIMEOUT_SECONDS = 3600.0
-_log = logging.getLogger("govinfo_pipeline.lock")
-
-
-def duckdb_path(url: str) -> Path | None:
-    """The file of a DuckDB warehouse URL; None for PostgreSQL or an in-memory DuckDB."""
-    if url.startswith("duckdb:///") and not url.startswith("duckdb:///:memory:"):
-        return Path(url.removeprefix("duckdb:///").split("?", 1)[0])
-    return None
-
-
-def _waiting(what: str, timeout: float) -> Iterator[None]:
-    """Yields once per try, sleeping between tries; raises TimeoutError after ``timeout`` seconds."""
-    started, told = time.monotonic(), False
-    while True:
-        yield
-        if time.monotonic() - started > timeout:
-            raise TimeoutError(f"waited {timeout:.0f} s for {what}; another run still holds it")
-        if not told:
-            _log.info("waiting for %s (another run holds it)", what)
-            told = True
-        time.sleep(0.2)
-
-
-@contextlib.contextmanager
-def duckdb_lock(url: str, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
-    """Hold ``<file>.lock`` while this process has a DuckDB warehouse open.
-
-    DuckDB lets one process at a time open a file for writing; a second one fails at once. Runs that
-    share a DuckDB file (two years at once, a run beside the UI) take turns through this lock instead.
-    A no-op for PostgreSQL. The lock is an flock, so it holds between processes of one machine.
-    """
-    path = duckdb_path(url)
-    if path is None:
-        yield
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".lock"), "a+b") as fh:
-        for _ in _waiting(f"the DuckDB warehouse {path.name}", timeout):
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                continue
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _pg_key(name: str) -> int:
-    return int.from_bytes(hashlib.sha256(f"govinfo_pipeline:{name}".encode()).digest()[:8], "big", signed=True)
-
-
-@contextlib.contextmanager
-def pg_lock(engine: sa.Engine, name: str, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
-    """A PostgreSQL session advisory lock named ``name``, held on its own connection; a no-op elsewhere."""
-    if engine.dialect.name != "postgresql":
-        yield
-        return
-    key = _pg_key(name)
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for _ in _waiting(f"the warehouse lock {name}", timeout):
-            if conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({key})").scalar():
-                break
-        try:
-            yield
-        finally:
-            with contextlib.suppress(sa.exc.DBAPIError):  # a lost connection has released it already
-                conn.exec_driver_sql(f"SELECT pg_advisory_unlock({key})")
-
-
-@contextlib.contextmanager
-def open_warehouse(url: str, write: bool = False, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[sa.Engine]:
-    """An engine on the warehouse, its schema checked, safe beside other runs using the same warehouse.
-
-    DuckDB: the whole session holds the file lock (one process at a time). PostgreSQL: the schema check
-    (which re-creates the views) takes turns; with ``write`` the session also holds the writer lock, so
-    that the warehouse-wide steps after a batch's write (agencies, X1 across years, S1 similarity) never
-    interleave with another run's and lose or double rows.
-    """
-    with duckdb_lock(url, timeout):
-        engine = warehouse.connect(url)
-        try:
-            with pg_lock(engine, "schema", timeout):
-                warehouse.ensure_schema(engine)
-            with pg_lock(engine, "writer", timeout) if write else contextlib.nullcontext():
-                yield engine
-        finally:
-            engine.dispose()
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -184,3 +90,4 @@ def resources() -> dg.Definitions:
         "warehouse": Warehouse(url=settings.warehouse_url()),
         "io_manager": BatchIOManager(base_dir=batch_dir()),
     })
+

@@ -6,8 +6,8 @@ import pandas as pd
 from govinfo_pipeline.defs.gx_checks import run_suite, suite_spec
 from govinfo_pipeline.defs.partitions import batch_policy, year_partitions
 from govinfo_pipeline.defs.resources import Warehouse
-from govinfo_pipeline.lib.checkframes import results_view
-from govinfo_pipeline.lib.ingest import check
+from govinfo_pipeline.quality.checkframes import results_view
+from govinfo_pipeline.quality.rules import check
 
 
 @dg.multi_asset(

@@ -6,8 +6,8 @@ import pandas as pd
 from govinfo_pipeline.defs.gx_checks import run_suite, suite_spec
 from govinfo_pipeline.defs.partitions import batch_policy, year_partitions
 from govinfo_pipeline.defs.resources import Warehouse
-from govinfo_pipeline.lib import checkframes as cf
-from govinfo_pipeline.lib.ingest import normalize
+from govinfo_pipeline.parse.batch import normalize
+from govinfo_pipeline.quality import checkframes as cf
 
 OUTS = {
     "reports": "One row per report: agency, year, template version, title, parse status.",

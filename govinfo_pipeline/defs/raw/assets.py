@@ -7,12 +7,12 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from govinfo_pipeline import store as wh
 from govinfo_pipeline.defs.gx_checks import run_suite, suite_spec
 from govinfo_pipeline.defs.partitions import batch_policy, partition_years, valid_year, year_partitions
 from govinfo_pipeline.defs.resources import SourceFolder, Warehouse
-from govinfo_pipeline.lib import warehouse as wh
-from govinfo_pipeline.lib.checkframes import raw_view
-from govinfo_pipeline.lib.ingest import discover, mark_unchanged, read_files, read_manifest
+from govinfo_pipeline.parse.sources import discover, mark_unchanged, read_files, read_manifest
+from govinfo_pipeline.quality.checkframes import raw_view
 
 
 class RawConfig(dg.Config):

@@ -3,12 +3,12 @@
 import dagster as dg
 import pandas as pd
 
+from govinfo_pipeline import store as wh
 from govinfo_pipeline.defs.gx_checks import partition_label, run_suite, suite_spec
 from govinfo_pipeline.defs.partitions import batch_policy, year_partitions
 from govinfo_pipeline.defs.resources import Warehouse
-from govinfo_pipeline.lib import warehouse as wh
-from govinfo_pipeline.lib.checkframes import warehouse_audit
-from govinfo_pipeline.lib.ingest import assemble
+from govinfo_pipeline.store.audit import warehouse_audit
+from govinfo_pipeline.store.writes import assemble
 
 INS = {
     "reports": ["normalized", "reports"],

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from govinfo_pipeline.lib import codebook, prose
-from govinfo_pipeline.lib.values import ABSENT, BLANK, NUMBER
+from govinfo_pipeline.parse import codebook, prose
+from govinfo_pipeline.parse.values import ABSENT, BLANK, NUMBER
 
 RESULT_COLUMNS = [
     "report_id", "rule_id", "level", "passed", "outcome", "subject",
@@ -399,3 +399,13 @@ def cross_year(cells: pd.DataFrame) -> pd.DataFrame:
         + pair["report_year"].astype(str) + ", carried forward " + pair["v_prev"].map("{:g}".format) + " in "
         + (pair["report_year"] - 1).astype(str) + np.where(passed, "", ": they differ"),
     }))
+
+
+def check(normalized: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Rule results for every report, and each report's quality status."""
+    reps = normalized["reports"]
+    results = evaluate(reps, normalized["cells"], normalized.get("claims"))
+    status = pd.DataFrame({"report_id": reps["report_id"],
+                           "quality_status": quality_status(results, reps["report_id"]).to_numpy()})
+    return {"results": results, "status": status}
+

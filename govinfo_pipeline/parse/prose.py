@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from govinfo_pipeline.lib import codebook
+from govinfo_pipeline.parse import codebook
 
 
 class Claim(NamedTuple):

@@ -19,8 +19,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from govinfo_pipeline.lib import codebook
-from govinfo_pipeline.lib import warehouse as wh
+from govinfo_pipeline import store as wh
+from govinfo_pipeline.parse import codebook
 
 FORMATS = ("csv", "parquet")
 CONTRACT_TABLES = ("reports", "report_cells", "report_sections", "quality_results", "rejections",

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import sqlalchemy as sa
 
-from govinfo_pipeline.lib import checkframes as cf
-from govinfo_pipeline.lib import warehouse as wh
+from govinfo_pipeline import store as wh
+from govinfo_pipeline.quality import checkframes
+from govinfo_pipeline.store import audit
 
 _MAX_CELLS_SHOWN = 8
 
@@ -81,14 +82,15 @@ def docs_frames(engine: sa.Engine) -> dict[str, tuple[pd.DataFrame, dict | None]
         results = pd.read_sql(sa.select(wh.quality_results), conn)
         claims = pd.read_sql(sa.select(wh.prose_numbers), conn)
         sections = pd.read_sql(sa.select(wh.report_sections), conn)
-    from govinfo_pipeline.lib import ingest, rules
+    from govinfo_pipeline.parse import batch as parse_batch
+    from govinfo_pipeline.quality import rules
 
-    base = reports[ingest.REPORT_COLUMNS]
+    base = reports[parse_batch.REPORT_COLUMNS]
     batch = {"reports": reports, "cells": cells, "sections": sections, "claims": claims, "results": results}
     return {
-        "normalized_reports": (cf.reports_view(base), None),
-        "normalized_cells": (cf.cells_view(cells, base), None),
-        "normalized_cell_counts": (cf.cell_counts(cells, base), None),
+        "normalized_reports": (checkframes.reports_view(base), None),
+        "normalized_cells": (checkframes.cells_view(cells, base), None),
+        "normalized_cell_counts": (checkframes.cell_counts(cells, base), None),
         "facts_rule_results": (results[rules.RESULT_COLUMNS], None),
-        "warehouse_audit": (cf.warehouse_audit(engine, batch), None),
+        "warehouse_audit": (audit.warehouse_audit(engine, batch), None),
     }

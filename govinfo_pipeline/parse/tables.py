@@ -7,9 +7,9 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from govinfo_pipeline.lib import codebook
-from govinfo_pipeline.lib.layout import Cell
-from govinfo_pipeline.lib.values import ABSENT, BLANK, NONE, NUMBER, TEXT, clean, parse_cell
+from govinfo_pipeline.parse import codebook
+from govinfo_pipeline.parse.layout import Cell
+from govinfo_pipeline.parse.values import ABSENT, BLANK, NONE, NUMBER, TEXT, clean, parse_cell
 
 _PUNCT = re.compile(r"[\s\u00a0\u3000“”\"'‘’「」、，,.。：:；;·]")
 _ENUM = re.compile(r"^(?:[一二三四五六七八九十]+[、.]|\(?[一二三四五六七八九十]+\)|\(?\d+[、.)]?)")

@@ -14,8 +14,8 @@ import os
 import re
 import zipfile
 
-from govinfo_pipeline.lib import flattext, layouttext
-from govinfo_pipeline.lib.layout import Cell, Layout, read_layout
+from govinfo_pipeline.parse import flattext, layouttext
+from govinfo_pipeline.parse.layout import Cell, Layout, read_layout
 
 
 def max_unzipped_bytes() -> int:

@@ -17,10 +17,10 @@ import math
 import re
 from dataclasses import dataclass
 
-from govinfo_pipeline.lib import codebook
-from govinfo_pipeline.lib.layout import Cell, Layout, split_lines
-from govinfo_pipeline.lib.tables import detect_template
-from govinfo_pipeline.lib.values import parse_cell
+from govinfo_pipeline.parse import codebook
+from govinfo_pipeline.parse.layout import Cell, Layout, split_lines
+from govinfo_pipeline.parse.tables import detect_template
+from govinfo_pipeline.parse.values import parse_cell
 
 MAX_SPLITS = 2000  # cuts of one run; beyond this the row is unsplittable
 MAX_COMBINATIONS = 20_000  # joint choices over the ambiguous application rows

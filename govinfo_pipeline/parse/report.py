@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from govinfo_pipeline.lib import codebook
-from govinfo_pipeline.lib.layout import HEADING, Layout, read_layout
-from govinfo_pipeline.lib.prose import NO_APPLICATIONS_FIGURE, find_claims, says_no_applications
-from govinfo_pipeline.lib.tables import core, detect_template, norm, read_tables
+from govinfo_pipeline.parse import codebook
+from govinfo_pipeline.parse.layout import HEADING, Layout, read_layout
+from govinfo_pipeline.parse.prose import NO_APPLICATIONS_FIGURE, find_claims, says_no_applications
+from govinfo_pipeline.parse.tables import core, detect_template, norm, read_tables
 
 PARSER_VERSION = "1"
 

@@ -21,9 +21,9 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
-from govinfo_pipeline.lib import synth
-from govinfo_pipeline.lib.decode import decode
-from govinfo_pipeline.lib.ingest import BINARY_MAGIC, discover
+from govinfo_pipeline.parse.decode import decode
+from govinfo_pipeline.parse.sources import BINARY_MAGIC, discover
+from govinfo_pipeline.synth import generator as synth
 
 STEPS = {"raw_files": "raw", "normalized": "normalized", "facts": "facts", "warehouse_tables": "warehouse"}
 

@@ -35,8 +35,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from govinfo_pipeline.lib import codebook, synth_formats
-from govinfo_pipeline.lib.prose import FIGURES
+from govinfo_pipeline.parse import codebook
+from govinfo_pipeline.parse.prose import FIGURES
+from govinfo_pipeline.synth import formats as synth_formats
 
 TEMPLATES = ("2019", "2021")
 FORMATS = synth_formats.FORMATS

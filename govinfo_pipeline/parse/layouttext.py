@@ -25,11 +25,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from statistics import median
 
-from govinfo_pipeline.lib import codebook
-from govinfo_pipeline.lib.layout import Cell, Layout, split_lines
-from govinfo_pipeline.lib.report import _is_heading
-from govinfo_pipeline.lib.tables import core, norm
-from govinfo_pipeline.lib.values import NONE, NUMBER, parse_cell
+from govinfo_pipeline.parse import codebook
+from govinfo_pipeline.parse.layout import Cell, Layout, split_lines
+from govinfo_pipeline.parse.report import _is_heading
+from govinfo_pipeline.parse.tables import core, norm
+from govinfo_pipeline.parse.values import NONE, NUMBER, parse_cell
 
 _PAGE_NO = re.compile(
     r"^\s*(?:[—\-－–]+\s*\d{1,4}\s*[—\-－–]+|第\s*\d{1,4}\s*页(?:\s*[，,/]?\s*共\s*\d{1,4}\s*页)?)\s*$")

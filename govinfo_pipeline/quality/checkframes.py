@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pandas as pd
-import sqlalchemy as sa
 
-from govinfo_pipeline.lib import codebook
+from govinfo_pipeline.parse import codebook
 
 EXPECTED_CELLS = {t: len(codebook.cells(t)) for t in codebook.TEMPLATES} | {"unknown": 0}
 
@@ -108,29 +107,3 @@ def cell_counts(cells: pd.DataFrame, reports: pd.DataFrame) -> pd.DataFrame:
     view["expected_cells"] = view["template_version"].map(EXPECTED_CELLS).astype(int)
     return view
 
-
-def warehouse_audit(engine: sa.Engine, batch: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Per table: rows the facts stage produced for this batch, rows the warehouse holds, orphan rows."""
-    from govinfo_pipeline.lib import warehouse as wh
-
-    ids = batch["reports"]["report_id"].tolist()
-    frames = {"reports": "reports", "report_cells": "cells", "report_sections": "sections",
-              "report_prose_numbers": "claims", "quality_results": "results"}
-    rows = []
-    with engine.connect() as conn:
-        for table_name, frame in frames.items():
-            table = wh.metadata.tables[table_name]
-            stored = 0
-            for chunk in wh.chunks(ids, 1000):
-                query = sa.select(sa.func.count()).select_from(table).where(table.c.report_id.in_(chunk))
-                if table_name == "quality_results":  # X1 and S1 are worked out in the warehouse, across reports
-                    query = query.where(table.c.rule_id.not_in(["X1", "S1"]))
-                stored += conn.execute(query).scalar_one()
-            orphans = 0
-            if table_name != "reports":
-                orphans = conn.execute(sa.select(sa.func.count()).select_from(
-                    table.outerjoin(wh.reports, wh.reports.c.report_id == table.c.report_id)).where(
-                    wh.reports.c.report_id.is_(None))).scalar_one()
-            rows.append({"table": table_name, "expected_rows": len(batch[frame]), "stored_rows": int(stored),
-                         "orphan_rows": int(orphans)})
-    return pd.DataFrame(rows)

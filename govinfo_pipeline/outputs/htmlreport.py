@@ -20,8 +20,8 @@ from urllib.parse import quote
 import pandas as pd
 import sqlalchemy as sa
 
-from govinfo_pipeline.lib import codebook
-from govinfo_pipeline.lib import warehouse as wh
+from govinfo_pipeline import store as wh
+from govinfo_pipeline.parse import codebook
 
 FONT_STACK = ('"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", '
               '"WenQuanYi Micro Hei", "Noto Sans SC", "Noto Sans", "Helvetica Neue", Arial, sans-serif')
