@@ -95,16 +95,22 @@ class TreeMemory:
             self._thread.join()
 
 
-def _run_cli(args: list[str], env: dict, profile: Path | None = None) -> tuple[subprocess.CompletedProcess, float,
-                                                                               dict]:
+def _run_cli(
+    args: list[str], env: dict, profile: Path | None = None
+) -> tuple[subprocess.CompletedProcess, float, dict]:
     """Run ``govinfo`` in a child process (profiled with pyinstrument into ``profile``, if given); return it, its
     wall seconds and its memory peaks in MB: of its whole process tree (sampled), and of its largest process."""
     started = time.perf_counter()
     if profile:  # the command profiles itself, and each batch process itself (see cli.profiled); the steps
         # run in those processes (not in step processes of their own), so that the profiles show them
         env = {**env, "GOVINFO_PROFILE": str(profile), "GOVINFO_STEP_PROCESSES_FROM": str(10**9)}
-    proc = subprocess.Popen([sys.executable, "-m", "govinfo_pipeline.cli", *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "govinfo_pipeline.cli", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     sampler = TreeMemory(proc.pid)
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
@@ -113,8 +119,9 @@ def _run_cli(args: list[str], env: dict, profile: Path | None = None) -> tuple[s
     proc.returncode = os.waitstatus_to_exitcode(status)
     memory: dict = {"largest_process_rss_mb": round(usage.ru_maxrss / 1024, 1), "samples": sampler.samples}
     if sampler.available:
-        memory.update(tree_rss_mb=round(sampler.peak_rss_kb / 1024, 1),
-                      tree_pss_mb=round(sampler.peak_pss_kb / 1024, 1))
+        memory.update(
+            tree_rss_mb=round(sampler.peak_rss_kb / 1024, 1), tree_pss_mb=round(sampler.peak_pss_kb / 1024, 1)
+        )
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), seconds, memory
 
 
@@ -161,8 +168,14 @@ def read_floor(folder: Path) -> float:
     return time.perf_counter() - started
 
 
-def run(reports: int, out: Path, formats: tuple[str, ...] = ("txt",), seed: int = 0,
-        keep: Path | None = None, profile: Path | None = None) -> dict:
+def run(
+    reports: int,
+    out: Path,
+    formats: tuple[str, ...] = ("txt",),
+    seed: int = 0,
+    keep: Path | None = None,
+    profile: Path | None = None,
+) -> dict:
     work = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="govinfo-bench-"))
     corpus, home = work / "raw", work / "dagster_home"
     for p in (corpus, home):
@@ -185,8 +198,9 @@ def run(reports: int, out: Path, formats: tuple[str, ...] = ("txt",), seed: int 
     rerun, rerun_seconds, _ = _run_cli(["run", "--input", str(corpus), "--warehouse", url], env)
     engine = sa.create_engine(url)
     with engine.connect() as conn:
-        cells = pd.read_sql(sa.text("SELECT report_id, section, row, col, value, unit, cell_status FROM report_cells"),
-                            conn)
+        cells = pd.read_sql(
+            sa.text("SELECT report_id, section, row, col, value, unit, cell_status FROM report_cells"), conn
+        )
         results = pd.read_sql(sa.text("SELECT report_id, rule_id, subject, passed, level FROM quality_results"), conn)
         validation = pd.read_sql(sa.text("SELECT suite, seconds FROM validations"), conn)
     engine.dispose()
@@ -197,8 +211,9 @@ def run(reports: int, out: Path, formats: tuple[str, ...] = ("txt",), seed: int 
         os.utime(one)
     else:
         one.write_bytes(one.read_bytes() + b"\n")
-    single, single_seconds, _ = _run_cli(["run", "--input", str(corpus), "--warehouse", url,
-                                          "--file", one.relative_to(corpus).as_posix()], env)
+    single, single_seconds, _ = _run_cli(
+        ["run", "--input", str(corpus), "--warehouse", url, "--file", one.relative_to(corpus).as_posix()], env
+    )
     oracle = synth.compare(oracle_path, cells, results)
     stages, stage_peaks = stage_figures(_stage_windows(home, run_ids), memory["samples"])
     figures = {
@@ -227,8 +242,12 @@ def run(reports: int, out: Path, formats: tuple[str, ...] = ("txt",), seed: int 
         "oracle_unexpected_failures": oracle.get("unexpected_failures"),
         "oracle_cross_report_warnings": oracle.get("cross_report_warnings"),
         "corpus": {k: v for k, v in counts.items() if isinstance(v, int) or k == "by_format"},
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                    "bench_process_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "bench_process_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        },
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(figures, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

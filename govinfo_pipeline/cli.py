@@ -30,7 +30,8 @@ def _engine(url: str, read_only: bool = False):
     if url.startswith("duckdb:"):
         return sa.create_engine(url, connect_args={"read_only": True})
     return sa.create_engine(url, execution_options={"postgresql_readonly": True}).execution_options(
-        postgresql_readonly=True)
+        postgresql_readonly=True
+    )
 
 
 def _check_warehouse(url: str) -> str | None:
@@ -83,8 +84,10 @@ def plan_batches(root: Path, url: str, max_files: int) -> tuple[list[tuple[list[
         return [([], [])], n
     manifest = read_manifest(root)
     last = int(year_partitions.get_last_partition_key())
-    return [(sorted(y for y in scan_years(b, manifest, held) if valid_year(y)) or [last], [f.rel for f in b])
-            for b in batches(files, max_files)], n
+    return [
+        (sorted(y for y in scan_years(b, manifest, held) if valid_year(y)) or [last], [f.rel for f in b])
+        for b in batches(files, max_files)
+    ], n
 
 
 def _years_in(root: Path, url: str, files: list[str] | None = None) -> list[int]:
@@ -100,9 +103,15 @@ def _years_in(root: Path, url: str, files: list[str] | None = None) -> list[int]
 
 EXECUTORS = ("auto", "in_process", "multiprocess", "celery")
 DEFAULT_BROKER = "pyamqp://guest@localhost:5672//"
-PRELOAD = ("govinfo_pipeline.definitions", "govinfo_pipeline.defs.jobs", "govinfo_pipeline.defs.warehouse.assets",
-           "govinfo_pipeline.defs.facts.assets", "govinfo_pipeline.defs.normalized.assets",
-           "govinfo_pipeline.defs.raw.assets", "great_expectations")
+PRELOAD = (
+    "govinfo_pipeline.definitions",
+    "govinfo_pipeline.defs.jobs",
+    "govinfo_pipeline.defs.warehouse.assets",
+    "govinfo_pipeline.defs.facts.assets",
+    "govinfo_pipeline.defs.normalized.assets",
+    "govinfo_pipeline.defs.raw.assets",
+    "great_expectations",
+)
 
 
 def resolve_executor(executor: str, files_to_read: int) -> str:
@@ -115,8 +124,9 @@ def resolve_executor(executor: str, files_to_read: int) -> str:
     return "multiprocess" if files_to_read >= settings.step_processes_from() else "in_process"
 
 
-def executor_config(executor: str, broker: str | None = None, backend: str | None = None,
-                    queue: str | None = None) -> dict:
+def executor_config(
+    executor: str, broker: str | None = None, backend: str | None = None, queue: str | None = None
+) -> dict:
     """The ``execution`` config of the ingest job for ``govinfo run --executor``."""
     if executor == "multiprocess":
         # Step processes fork from a server that has imported the pipeline once (spawning each would
@@ -124,8 +134,10 @@ def executor_config(executor: str, broker: str | None = None, backend: str | Non
         return {"multiprocess": {"start_method": {"forkserver": {"preload_modules": list(PRELOAD)}}}}
     if executor != "celery":
         return {executor: {}}
-    config: dict = {"broker": broker or os.environ.get("GOVINFO_CELERY_BROKER") or DEFAULT_BROKER,
-                    "backend": backend or os.environ.get("GOVINFO_CELERY_BACKEND") or "rpc://"}
+    config: dict = {
+        "broker": broker or os.environ.get("GOVINFO_CELERY_BROKER") or DEFAULT_BROKER,
+        "backend": backend or os.environ.get("GOVINFO_CELERY_BACKEND") or "rpc://",
+    }
     queue = queue or os.environ.get("GOVINFO_CELERY_QUEUE")
     if queue:
         config["config_source"] = {"task_default_queue": queue}
@@ -149,9 +161,12 @@ def release_dead_runs(instance) -> list[str]:
     import dagster as dg
 
     released = []
-    runs = instance.get_runs(filters=dg.RunsFilter(
-        statuses=[dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED],
-        tags={"govinfo/host": socket.gethostname()}))
+    runs = instance.get_runs(
+        filters=dg.RunsFilter(
+            statuses=[dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED],
+            tags={"govinfo/host": socket.gethostname()},
+        )
+    )
     for run in runs:
         pid = int(run.tags.get("govinfo/pid") or 0)
         if pid and pid != os.getpid() and not _alive(pid):
@@ -163,8 +178,12 @@ def release_dead_runs(instance) -> list[str]:
 
 
 def run_pipeline(
-    input_dir: str, url: str, years: list[int] | None = None, files: list[str] | None = None,
-    log_level: str = "WARNING", executor: dict | None = None,
+    input_dir: str,
+    url: str,
+    years: list[int] | None = None,
+    files: list[str] | None = None,
+    log_level: str = "WARNING",
+    executor: dict | None = None,
 ):
     """Materialize the ingest job for ``years`` (one run over their range) with Dagster.
 
@@ -207,8 +226,13 @@ def run_pipeline(
         if not executor or "in_process" in executor:
             job = defs().resolve_job_def("ingest")
             return job.execute_in_process(run_config=run_config, instance=instance, tags=tags, raise_on_error=False)
-        return dg.execute_job(dg.reconstructable(resolved_ingest_job), instance, run_config={
-            **run_config, "execution": {"config": executor}}, tags=tags, raise_on_error=False)
+        return dg.execute_job(
+            dg.reconstructable(resolved_ingest_job),
+            instance,
+            run_config={**run_config, "execution": {"config": executor}},
+            tags=tags,
+            raise_on_error=False,
+        )
 
 
 def failure_message(result) -> str:
@@ -237,12 +261,16 @@ def _run_one_year(input_dir: str, url: str, year: int, log_level: str, executor:
     return {"year": year, **_batch_outcome(input_dir, url, [year], [], log_level, executor)}
 
 
-def _batch_outcome(input_dir: str, url: str, years: list[int], files: list[str], log_level: str,
-                   executor: dict | None) -> dict:
+def _batch_outcome(
+    input_dir: str, url: str, years: list[int], files: list[str], log_level: str, executor: dict | None
+) -> dict:
     """Run the pipeline; its run id, whether it succeeded, and why not."""
     result = run_pipeline(input_dir, url, years, files, log_level=log_level, executor=executor)
-    return {"run_id": result.run_id, "success": result.success,
-            "error": None if result.success else failure_message(result)}
+    return {
+        "run_id": result.run_id,
+        "success": result.success,
+        "error": None if result.success else failure_message(result),
+    }
 
 
 def _batch_child(conn, index: int, *args) -> None:
@@ -255,8 +283,15 @@ def _batch_child(conn, index: int, *args) -> None:
     conn.close()
 
 
-def run_batch(input_dir: str, url: str, years: list[int], files: list[str], log_level: str = "WARNING",
-              executor: dict | None = None, index: int = 1) -> dict:
+def run_batch(
+    input_dir: str,
+    url: str,
+    years: list[int],
+    files: list[str],
+    log_level: str = "WARNING",
+    executor: dict | None = None,
+    index: int = 1,
+) -> dict:
     """One batch of a large input as its own run; when its steps would run in this process, in a child
     process forked for it.
 
@@ -282,13 +317,17 @@ def run_batch(input_dir: str, url: str, years: list[int], files: list[str], log_
         outcome = None
     child.join()
     if outcome is None:
-        outcome = {"run_id": None, "success": False,
-                   "error": f"the batch's process ended with exit code {child.exitcode} before it reported"}
+        outcome = {
+            "run_id": None,
+            "success": False,
+            "error": f"the batch's process ended with exit code {child.exitcode} before it reported",
+        }
     return outcome
 
 
-def run_years(input_dir: str, url: str, years: list[int], parallel: int, log_level: str = "WARNING",
-              executor: dict | None = None) -> list[dict]:
+def run_years(
+    input_dir: str, url: str, years: list[int], parallel: int, log_level: str = "WARNING", executor: dict | None = None
+) -> list[dict]:
     """Each year as its own run, ``parallel`` runs at once, each in its own process; in year order."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -311,31 +350,47 @@ def summary(url: str, run_id: str | list[str] | None = None) -> str:
     with duckdb_lock(url):
         engine = _engine(url)
         with engine.connect() as conn:
-            reps = pd.read_sql("SELECT parse_status, quality_status, COUNT(*) AS n FROM reports "
-                               "GROUP BY parse_status, quality_status ORDER BY parse_status, quality_status", conn)
-            n_cells = pd.read_sql("SELECT cell_status, COUNT(*) AS n FROM report_cells GROUP BY cell_status "
-                                  "ORDER BY cell_status", conn)
-            outcomes = pd.read_sql("SELECT outcome, COUNT(*) AS n FROM quality_results GROUP BY outcome "
-                                   "ORDER BY outcome", conn)
-            failures = pd.read_sql("SELECT rule_id, level, COUNT(*) AS n FROM quality_results WHERE passed = FALSE "
-                                   "GROUP BY rule_id, level ORDER BY rule_id", conn)
+            reps = pd.read_sql(
+                "SELECT parse_status, quality_status, COUNT(*) AS n FROM reports "
+                "GROUP BY parse_status, quality_status ORDER BY parse_status, quality_status",
+                conn,
+            )
+            n_cells = pd.read_sql(
+                "SELECT cell_status, COUNT(*) AS n FROM report_cells GROUP BY cell_status ORDER BY cell_status", conn
+            )
+            outcomes = pd.read_sql(
+                "SELECT outcome, COUNT(*) AS n FROM quality_results GROUP BY outcome ORDER BY outcome", conn
+            )
+            failures = pd.read_sql(
+                "SELECT rule_id, level, COUNT(*) AS n FROM quality_results WHERE passed = FALSE "
+                "GROUP BY rule_id, level ORDER BY rule_id",
+                conn,
+            )
             rej = pd.read_sql("SELECT reason, COUNT(*) AS n FROM rejections GROUP BY reason ORDER BY reason", conn)
-            ledger = pd.read_sql(sa.text("SELECT * FROM run_accounting WHERE run_id IN :r").bindparams(
-                sa.bindparam("r", expanding=True)), conn, params={"r": run_ids})
+            ledger = pd.read_sql(
+                sa.text("SELECT * FROM run_accounting WHERE run_id IN :r").bindparams(
+                    sa.bindparam("r", expanding=True)
+                ),
+                conn,
+                params={"r": run_ids},
+            )
         engine.dispose()
-    lines = [f"warehouse: {_redact(url)}",
-             f"reports loaded: {int(reps['n'].sum())}  "
-             + ", ".join(f"{r.parse_status}/{r.quality_status}: {r.n}" for r in reps.itertuples()),
-             f"cells: {int(n_cells['n'].sum())}  " + ", ".join(f"{r.cell_status}: {r.n}" for r in n_cells.itertuples()),
-             f"rule results: {int(outcomes['n'].sum())}  "
-             + ", ".join(f"{r.outcome}: {r.n}" for r in outcomes.itertuples()),
-             "failed rules: " + (", ".join(f"{r.rule_id} ({r.level}) ×{r.n}" for r in failures.itertuples()) or "none"),
-             f"rejected files: {int(rej['n'].sum())}"
-             + ("  " + ", ".join(f"{r.reason}: {r.n}" for r in rej.itertuples()) if len(rej) else "")]
+    lines = [
+        f"warehouse: {_redact(url)}",
+        f"reports loaded: {int(reps['n'].sum())}  "
+        + ", ".join(f"{r.parse_status}/{r.quality_status}: {r.n}" for r in reps.itertuples()),
+        f"cells: {int(n_cells['n'].sum())}  " + ", ".join(f"{r.cell_status}: {r.n}" for r in n_cells.itertuples()),
+        f"rule results: {int(outcomes['n'].sum())}  " + ", ".join(f"{r.outcome}: {r.n}" for r in outcomes.itertuples()),
+        "failed rules: " + (", ".join(f"{r.rule_id} ({r.level}) ×{r.n}" for r in failures.itertuples()) or "none"),
+        f"rejected files: {int(rej['n'].sum())}"
+        + ("  " + ", ".join(f"{r.reason}: {r.n}" for r in rej.itertuples()) if len(rej) else ""),
+    ]
     for r in ledger.itertuples():
         label = "this run" if len(run_ids) == 1 else f"run {r.partitions}"
-        lines.append(f"{label}: {r.files_seen} files seen = {r.reports_loaded} reports + {r.rejections} rejections"
-                     + (" (balanced)" if r.balanced else "  — DOES NOT BALANCE"))
+        lines.append(
+            f"{label}: {r.files_seen} files seen = {r.reports_loaded} reports + {r.rejections} rejections"
+            + (" (balanced)" if r.balanced else "  — DOES NOT BALANCE")
+        )
     return "\n".join(lines)
 
 
@@ -350,9 +405,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     problem = _check_warehouse(url)
     if problem:
         return _fail(problem)
+
     def executor(files_to_read: int) -> dict:
-        return executor_config(resolve_executor(args.executor, files_to_read), args.broker, args.backend,
-                               args.celery_queue)
+        return executor_config(
+            resolve_executor(args.executor, files_to_read), args.broker, args.backend, args.celery_queue
+        )
 
     log_level = "DEBUG" if args.verbose else "WARNING"
     if args.parallel > 1 and not args.file:
@@ -364,8 +421,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(summary(url, [o["run_id"] for o in outcomes]))
             failed = [o for o in outcomes if not o["success"]]
             if failed:
-                return _fail("; ".join(f"pipeline run {o['run_id']} ({o['year']}) failed: {o['error']}"
-                                       for o in failed), code=1)
+                return _fail(
+                    "; ".join(f"pipeline run {o['run_id']} ({o['year']}) failed: {o['error']}" for o in failed), code=1
+                )
             return 0
     if args.file:
         plan, n = [([args.year] if args.year else [], args.file)], len(args.file)
@@ -384,8 +442,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             run_ids.append(outcome["run_id"])
         print(summary(url, run_ids))
         return 0
-    result = run_pipeline(str(root), url, [args.year] if args.year else None, args.file,
-                          log_level=log_level, executor=executor(n))
+    result = run_pipeline(
+        str(root), url, [args.year] if args.year else None, args.file, log_level=log_level, executor=executor(n)
+    )
     if not result.success:
         return _fail(f"pipeline run {result.run_id} failed: {failure_message(result)}", code=1)
     print(f"dagster run {result.run_id} succeeded")
@@ -407,8 +466,16 @@ def cmd_query(args: argparse.Namespace) -> int:
     if args.format == "csv":
         df.to_csv(sys.stdout, index=False)
     else:
-        with pd.option_context("display.max_rows", args.max_rows, "display.max_columns", None,
-                               "display.width", 200, "display.max_colwidth", 60):
+        with pd.option_context(
+            "display.max_rows",
+            args.max_rows,
+            "display.max_columns",
+            None,
+            "display.width",
+            200,
+            "display.max_colwidth",
+            60,
+        ):
             print(df.to_string(index=False, max_rows=args.max_rows))
     return 0
 
@@ -459,8 +526,10 @@ def cmd_export(args: argparse.Namespace) -> int:
         finally:
             engine.dispose()
     except Exception as exc:
-        return _fail(f"could not export the warehouse at {_redact(url)}: {type(exc).__name__}: "
-                     f"{str(exc).splitlines()[0] if str(exc) else ''}")
+        return _fail(
+            f"could not export the warehouse at {_redact(url)}: {type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''}"
+        )
     for f in files:
         print(f"{f.path}  ({f.rows} rows)" if f.path.suffix != ".md" else str(f.path))
     return 0
@@ -480,8 +549,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     except NoReports as exc:
         return _fail(str(exc))
     except Exception as exc:
-        return _fail(f"could not build the report from {_redact(url)}: {type(exc).__name__}: "
-                     f"{str(exc).splitlines()[0] if str(exc) else ''}")
+        return _fail(
+            f"could not build the report from {_redact(url)}: {type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''}"
+        )
     print(page)
     return 0
 
@@ -490,8 +561,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from govinfo_pipeline import bench
 
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
-    figures = bench.run(args.reports, Path(args.out), formats, args.seed, Path(args.keep) if args.keep else None,
-                        Path(args.profile) if args.profile else None)
+    figures = bench.run(
+        args.reports,
+        Path(args.out),
+        formats,
+        args.seed,
+        Path(args.keep) if args.keep else None,
+        Path(args.profile) if args.profile else None,
+    )
     print(json.dumps(figures, ensure_ascii=False, indent=2))
     return 0
 
@@ -515,8 +592,9 @@ def cmd_db(args: argparse.Namespace) -> int:
         after, head = migrate.current(engine), migrate.head()
         engine.dispose()
     except Exception as exc:
-        return _fail(f"cannot migrate the warehouse at {_redact(url)}: {type(exc).__name__}: "
-                     f"{str(exc).splitlines()[0]}")
+        return _fail(
+            f"cannot migrate the warehouse at {_redact(url)}: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+        )
     if args.action == "upgrade":
         print(f"warehouse schema: {before or '(empty)'} -> {after}")
     else:
@@ -528,8 +606,18 @@ def cmd_ui(args: argparse.Namespace) -> int:
     home = settings.ensure_dagster_home()
     root = settings.project_root()
     print(f"Dagster UI on http://{args.host}:{args.port} (DAGSTER_HOME={home})")
-    cmd = [sys.executable, "-m", "dagster", "dev", "-w", str(root / "workspace.yaml"),
-           "-h", args.host, "-p", str(args.port)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "dev",
+        "-w",
+        str(root / "workspace.yaml"),
+        "-h",
+        args.host,
+        "-p",
+        str(args.port),
+    ]
     return subprocess.call(cmd, cwd=root)
 
 
@@ -542,20 +630,35 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--year", type=int, help="only the reports of this year")
     run.add_argument("--file", action="append", help="only this file (relative to the input folder); repeatable")
     run.add_argument("-v", "--verbose", action="store_true", help="show Dagster's step log")
-    run.add_argument("--executor", choices=EXECUTORS, default="auto",
-                     help="where the steps run: this process, a child process each, or Celery workers "
-                          "(`dagster-celery worker start -A dagster_celery.app`); auto (default): a child process "
-                          "each when the run reads $GOVINFO_STEP_PROCESSES_FROM (2000) files or more, else this one")
-    run.add_argument("--batch-files", type=int, metavar="N",
-                     help="read at most about N files per run; a larger input runs as consecutive runs "
-                          "(default: $GOVINFO_BATCH_FILES, or 10000)")
-    run.add_argument("--parallel", type=int, default=1, metavar="N",
-                     help="run each year of the input as its own run, N at once (default 1: one run for all)")
-    run.add_argument("--broker", help="celery: the broker URL (default: $GOVINFO_CELERY_BROKER, or RabbitMQ on "
-                                      "localhost)")
+    run.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default="auto",
+        help="where the steps run: this process, a child process each, or Celery workers "
+        "(`dagster-celery worker start -A dagster_celery.app`); auto (default): a child process "
+        "each when the run reads $GOVINFO_STEP_PROCESSES_FROM (2000) files or more, else this one",
+    )
+    run.add_argument(
+        "--batch-files",
+        type=int,
+        metavar="N",
+        help="read at most about N files per run; a larger input runs as consecutive runs "
+        "(default: $GOVINFO_BATCH_FILES, or 10000)",
+    )
+    run.add_argument(
+        "--parallel",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run each year of the input as its own run, N at once (default 1: one run for all)",
+    )
+    run.add_argument(
+        "--broker", help="celery: the broker URL (default: $GOVINFO_CELERY_BROKER, or RabbitMQ on localhost)"
+    )
     run.add_argument("--backend", help="celery: the result backend (default: $GOVINFO_CELERY_BACKEND, or rpc://)")
-    run.add_argument("--celery-queue", help="celery: the queue the workers listen on (default: dagster, or "
-                                            "$GOVINFO_CELERY_QUEUE)")
+    run.add_argument(
+        "--celery-queue", help="celery: the queue the workers listen on (default: dagster, or $GOVINFO_CELERY_QUEUE)"
+    )
     run.set_defaults(func=cmd_run)
     query = sub.add_parser("query", help="run a read-only SQL query on the warehouse")
     query.add_argument("sql")
@@ -575,27 +678,39 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_argument("--no-build", action="store_true", help="only print the path of the docs already built")
     docs.set_defaults(func=cmd_docs)
     export = sub.add_parser("export", help="write every table and view as CSV or Parquet, with a data dictionary")
-    export.add_argument("--format", choices=["csv", "parquet"], default="csv",
-                        help="csv: UTF-8 with BOM (opens in Excel); parquet: typed columns")
+    export.add_argument(
+        "--format",
+        choices=["csv", "parquet"],
+        default="csv",
+        help="csv: UTF-8 with BOM (opens in Excel); parquet: typed columns",
+    )
     export.add_argument("--out", required=True, help="folder to write the files to (created if missing)")
     export.add_argument("--warehouse")
     export.set_defaults(func=cmd_export)
     report = sub.add_parser("report", help="write one self-contained HTML page for a report year")
     report.add_argument("--year", type=int, required=True)
     report.add_argument("--out", required=True, help="the HTML file to write")
-    report.add_argument("--input", help="the folder of the source files the page links to (default: data/raw, "
-                                        f"or ${settings.ENV_INPUT})")
+    report.add_argument(
+        "--input",
+        help=f"the folder of the source files the page links to (default: data/raw, or ${settings.ENV_INPUT})",
+    )
     report.add_argument("--warehouse")
     report.set_defaults(func=cmd_report)
     bench = sub.add_parser("bench", help="benchmark N synthetic reports through the pipeline; writes JSON")
     bench.add_argument("--reports", type=int, required=True)
-    bench.add_argument("--formats", default="txt",
-                       help="comma-separated, among txt,html,docx,pdf (round robin over the reports); default txt")
+    bench.add_argument(
+        "--formats",
+        default="txt",
+        help="comma-separated, among txt,html,docx,pdf (round robin over the reports); default txt",
+    )
     bench.add_argument("--seed", type=int, default=0)
     bench.add_argument("--out", required=True, help="JSON file for the figures")
     bench.add_argument("--keep", help="work in this folder and keep the corpus and warehouse")
-    bench.add_argument("--profile", help="profile the pipeline run with pyinstrument (a dev dependency) into "
-                                         "this text file; the run is then slower")
+    bench.add_argument(
+        "--profile",
+        help="profile the pipeline run with pyinstrument (a dev dependency) into "
+        "this text file; the run is then slower",
+    )
     bench.set_defaults(func=cmd_bench)
     db = sub.add_parser("db", help="warehouse schema migrations (Alembic)")
     db.add_argument("action", choices=["upgrade", "current", "grant-reader"])

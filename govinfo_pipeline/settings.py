@@ -70,8 +70,10 @@ def ensure_dagster_home() -> Path:
     home.mkdir(parents=True, exist_ok=True)
     cfg = home / "dagster.yaml"
     # Written anew when missing, or when an earlier govinfo wrote it without the pool settings.
-    if not cfg.exists() or (cfg.read_text(encoding="utf-8").startswith("# Written by govinfo")
-                            and "concurrency:" not in cfg.read_text(encoding="utf-8")):
+    if not cfg.exists() or (
+        cfg.read_text(encoding="utf-8").startswith("# Written by govinfo")
+        and "concurrency:" not in cfg.read_text(encoding="utf-8")
+    ):
         cfg.write_text(DAGSTER_YAML.format(home=home), encoding="utf-8")
     os.environ["DAGSTER_HOME"] = str(home)
     os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")

@@ -92,16 +92,26 @@ def evaluate() -> tuple[dict, list[dict]]:
             s = stats[kind]
             s["expected"] += 1
             c = cells.get(key)
-            ok = c is not None and c.cell_status == status and (c.unit if isinstance(c.unit, str) else None) == unit \
+            ok = (
+                c is not None
+                and c.cell_status == status
+                and (c.unit if isinstance(c.unit, str) else None) == unit
                 and (c.value == value if value is not None else c.value != c.value or c.value is None)
+            )
             if ok:
                 s["correct"] += 1
             elif c is None or c.cell_status in ("text", "absent") or report_flagged:
                 s["flagged"] += 1
             else:
                 s["wrong"] += 1
-                misses.append({"file": path.name, "cell": ".".join(key), "expected": (value, unit, status),
-                               "got": (c.value, c.unit, c.cell_status, c.raw_text)})
+                misses.append(
+                    {
+                        "file": path.name,
+                        "cell": ".".join(key),
+                        "expected": (value, unit, status),
+                        "got": (c.value, c.unit, c.cell_status, c.raw_text),
+                    }
+                )
     return dict(stats), misses
 
 
@@ -109,8 +119,10 @@ def main() -> int:
     stats, misses = evaluate()
     print(f"{'format':<10} {'documents':<12} {'expected':>9} {'correct':>8} {'flagged':>8} {'wrong':>6}  accuracy")
     for (fmt, kind), s in sorted(stats.items()):
-        print(f"{fmt:<10} {kind:<12} {s['expected']:>9} {s['correct']:>8} {s['flagged']:>8} {s['wrong']:>6}  "
-              f"{100 * s['correct'] / max(s['expected'], 1):6.1f}%")
+        print(
+            f"{fmt:<10} {kind:<12} {s['expected']:>9} {s['correct']:>8} {s['flagged']:>8} {s['wrong']:>6}  "
+            f"{100 * s['correct'] / max(s['expected'], 1):6.1f}%"
+        )
     for m in misses[:40]:
         print("  silently wrong:", m)
     return 0

@@ -37,11 +37,15 @@ def test_x1_and_year_over_year_in_either_order(tmp_path, dagster_home):
     assert read(url, "SELECT COUNT(*) AS n FROM quality_results WHERE rule_id = 'X1'")["n"][0] == 0  # no 2019 yet
     # The previous year arrives later, under another spelling for 秀洲.
     (folder / "yang_2019.txt").write_text(yang_2019(), encoding="utf-8")
-    (folder / "xiu_2019.txt").write_text(XIU.replace("秀洲高新区2020年度", "秀洲国家高新区2019年度", 1),
-                                         encoding="utf-8")
+    (folder / "xiu_2019.txt").write_text(
+        XIU.replace("秀洲高新区2020年度", "秀洲国家高新区2019年度", 1), encoding="utf-8"
+    )
     ingest(folder, url)
-    x1 = read(url, "SELECT r.source_path, q.subject, q.expected, q.observed, q.outcome FROM quality_results q "
-                   "JOIN reports r ON r.report_id = q.report_id WHERE q.rule_id = 'X1'")
+    x1 = read(
+        url,
+        "SELECT r.source_path, q.subject, q.expected, q.observed, q.outcome FROM quality_results q "
+        "JOIN reports r ON r.report_id = q.report_id WHERE q.rule_id = 'X1'",
+    )
     yang = x1[x1["source_path"] == "yang_2020.txt"].set_index("subject")
     # Hand-worked: 2020 carried over 1 (自然人) and 1 (总计); 2019 carried forward 1 and 3.
     assert (yang.loc["natural_person", "expected"], yang.loc["natural_person", "observed"]) == (1, 1)
@@ -64,8 +68,11 @@ def test_x1_and_year_over_year_in_either_order(tmp_path, dagster_home):
 def test_agency_rows_never_orphaned(tmp_path, dagster_home, sample_dir):
     url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
     ingest(sample_dir, url)
-    orphans = read(url, "SELECT COUNT(*) AS n FROM reports r LEFT JOIN agencies a ON a.agency_id = r.agency_id "
-                        "WHERE r.agency_id IS NOT NULL AND a.agency_id IS NULL")["n"][0]
+    orphans = read(
+        url,
+        "SELECT COUNT(*) AS n FROM reports r LEFT JOIN agencies a ON a.agency_id = r.agency_id "
+        "WHERE r.agency_id IS NOT NULL AND a.agency_id IS NULL",
+    )["n"][0]
     assert orphans == 0
 
 
@@ -80,8 +87,11 @@ def test_copy_paste_reports_are_flagged(tmp_path, dagster_home):
     (folder / "tangqiao_2020.txt").write_text(YANG.replace("杨舍镇", "塘桥镇"), encoding="utf-8")
     url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
     ingest(folder, url)
-    s1 = read(url, "SELECT r.source_path, q.subject, q.observed, q.passed FROM quality_results q JOIN reports r "
-                   "ON r.report_id = q.report_id WHERE q.rule_id = 'S1'").set_index("source_path")
+    s1 = read(
+        url,
+        "SELECT r.source_path, q.subject, q.observed, q.passed FROM quality_results q JOIN reports r "
+        "ON r.report_id = q.report_id WHERE q.rule_id = 'S1'",
+    ).set_index("source_path")
     # 杨舍镇 2020 repeats its 2019 report (previous_year) and 塘桥镇 repeats 杨舍镇 (same_year).
     assert not s1.loc["003_cc3b440ac1b55c30.txt", "passed"] and s1.loc["003_cc3b440ac1b55c30.txt", "observed"] >= 0.9
     assert not s1.loc["tangqiao_2020.txt", "passed"] and s1.loc["tangqiao_2020.txt", "subject"] == "same_year"

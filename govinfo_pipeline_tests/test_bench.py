@@ -8,8 +8,17 @@ import pytest
 
 from govinfo_pipeline import bench
 
-KEYS = ("reports", "pipeline_seconds", "read_floor_seconds", "peak_rss_mb", "oracle_cells_expected",
-        "oracle_cells_correct", "oracle_rule_failures_expected", "oracle_rule_failures_found", "stages")
+KEYS = (
+    "reports",
+    "pipeline_seconds",
+    "read_floor_seconds",
+    "peak_rss_mb",
+    "oracle_cells_expected",
+    "oracle_cells_correct",
+    "oracle_rule_failures_expected",
+    "oracle_rule_failures_found",
+    "stages",
+)
 
 
 @pytest.mark.slow
@@ -37,8 +46,10 @@ def test_tree_memory_sums_a_process_and_its_descendants():
     import sys
 
     child = "import time; b = bytearray(200 * 2**20); time.sleep(3)"
-    parent = (f"import subprocess, sys, time; b = bytearray(100 * 2**20); "
-              f"p = subprocess.Popen([sys.executable, '-c', {child!r}]); p.wait()")
+    parent = (
+        f"import subprocess, sys, time; b = bytearray(100 * 2**20); "
+        f"p = subprocess.Popen([sys.executable, '-c', {child!r}]); p.wait()"
+    )
     proc = subprocess.Popen([sys.executable, "-c", parent])
     sampler = bench.TreeMemory(proc.pid, interval=0.05)
     proc.wait()

@@ -14,8 +14,9 @@ pytestmark = pytest.mark.slow
 def govinfo(*args: str, home, **extra_env: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "DAGSTER_HOME": str(home), **extra_env}
     env.pop("GOVINFO_WAREHOUSE_URL", None)
-    return subprocess.run([sys.executable, "-m", "govinfo_pipeline.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "govinfo_pipeline.cli", *args], env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_run_then_query(sample_dir, tmp_path, dagster_home):
@@ -25,8 +26,15 @@ def test_run_then_query(sample_dir, tmp_path, dagster_home):
     assert "reports loaded: 5" in proc.stdout
     assert "cells: 990" in proc.stdout
     assert "B2 (error) ×1" in proc.stdout and "B3 (error) ×1" in proc.stdout
-    proc = govinfo("query", "SELECT agency_name, applications_received FROM v_agency_year ORDER BY agency_name",
-                   "--warehouse", url, "--format", "csv", home=dagster_home)
+    proc = govinfo(
+        "query",
+        "SELECT agency_name, applications_received FROM v_agency_year ORDER BY agency_name",
+        "--warehouse",
+        url,
+        "--format",
+        "csv",
+        home=dagster_home,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "杨舍镇,23.0" in proc.stdout
 
@@ -40,15 +48,22 @@ def test_query_is_read_only(sample_dir, tmp_path, dagster_home):
 
 
 def test_missing_input_folder_is_a_clear_error(tmp_path, dagster_home):
-    proc = govinfo("run", "--input", str(tmp_path / "nope"), "--warehouse", f"duckdb:///{tmp_path / 'w.duckdb'}",
-                   home=dagster_home)
+    proc = govinfo(
+        "run", "--input", str(tmp_path / "nope"), "--warehouse", f"duckdb:///{tmp_path / 'w.duckdb'}", home=dagster_home
+    )
     assert proc.returncode == 2
     assert "input folder" in proc.stderr and "does not exist" in proc.stderr
 
 
 def test_unreachable_warehouse_is_a_clear_error(sample_dir, dagster_home):
-    proc = govinfo("run", "--input", str(sample_dir), "--warehouse",
-                   "postgresql+psycopg://postgres:secret@127.0.0.1:1/none", home=dagster_home)
+    proc = govinfo(
+        "run",
+        "--input",
+        str(sample_dir),
+        "--warehouse",
+        "postgresql+psycopg://postgres:secret@127.0.0.1:1/none",
+        home=dagster_home,
+    )
     assert proc.returncode == 2
     assert "cannot use the warehouse" in proc.stderr
     assert "secret" not in proc.stderr
@@ -56,10 +71,15 @@ def test_unreachable_warehouse_is_a_clear_error(sample_dir, dagster_home):
 
 def test_env_vars_do_what_the_flags_do(sample_dir, tmp_path, dagster_home):
     url = f"duckdb:///{tmp_path / 'env.duckdb'}"
-    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "GOVINFO_INPUT_DIR": str(sample_dir),
-           "GOVINFO_WAREHOUSE_URL": url}
-    proc = subprocess.run([sys.executable, "-m", "govinfo_pipeline.cli", "run"], env=env, capture_output=True,
-                          text=True, timeout=300)
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(dagster_home),
+        "GOVINFO_INPUT_DIR": str(sample_dir),
+        "GOVINFO_WAREHOUSE_URL": url,
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "govinfo_pipeline.cli", "run"], env=env, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "env.duckdb").exists()
     assert "reports loaded: 5" in proc.stdout
@@ -93,8 +113,9 @@ def test_query_is_read_only_on_postgresql(sample_dir, dagster_home, pg_url):
         proc = govinfo("query", sql, "--warehouse", pg_url, home=dagster_home)
         assert proc.returncode != 0
         assert "read-only" in proc.stderr.lower()
-    proc = govinfo("query", "SELECT COUNT(*) AS n FROM reports", "--warehouse", pg_url, "--format", "csv",
-                   home=dagster_home)
+    proc = govinfo(
+        "query", "SELECT COUNT(*) AS n FROM reports", "--warehouse", pg_url, "--format", "csv", home=dagster_home
+    )
     assert proc.stdout.split() == ["n", "5"]
 
 
@@ -114,9 +135,18 @@ def test_a_large_input_runs_as_batches_with_the_same_result(steps, sample_dir, t
     one, batched = (f"duckdb:///{tmp_path / name}" for name in ("one.duckdb", "batched.duckdb"))
     assert govinfo("run", "--input", str(sample_dir), "--warehouse", one, home=dagster_home).returncode == 0
     profile = tmp_path / "profile.txt"  # profiled too: the command, and each batch process apart
-    proc = govinfo("run", "--input", str(sample_dir), "--warehouse", batched, "--batch-files", "2",
-                   home=dagster_home, GOVINFO_PROFILE=str(profile),
-                   GOVINFO_STEP_PROCESSES_FROM="1" if steps == "multiprocess" else "1000")
+    proc = govinfo(
+        "run",
+        "--input",
+        str(sample_dir),
+        "--warehouse",
+        batched,
+        "--batch-files",
+        "2",
+        home=dagster_home,
+        GOVINFO_PROFILE=str(profile),
+        GOVINFO_STEP_PROCESSES_FROM="1" if steps == "multiprocess" else "1000",
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("succeeded (batch ") == 3  # six files, two per run; the copy stays with its original
     assert "reports loaded: 5" in proc.stdout and "cells: 990" in proc.stdout
@@ -125,9 +155,14 @@ def test_a_large_input_runs_as_batches_with_the_same_result(steps, sample_dir, t
     run_ids = [line.split()[2] for line in proc.stdout.splitlines() if "succeeded (batch " in line]
     with dg.DagsterInstance.get() as instance:
         runs = [instance.get_run_by_id(r) for r in run_ids]
-        step_pids = [{r.dagster_event.pid for r in instance.all_logs(run.run_id)
-                      if r.dagster_event and r.dagster_event.event_type == dg.DagsterEventType.STEP_START}
-                     for run in runs]
+        step_pids = [
+            {
+                r.dagster_event.pid
+                for r in instance.all_logs(run.run_id)
+                if r.dagster_event and r.dagster_event.event_type == dg.DagsterEventType.STEP_START
+            }
+            for run in runs
+        ]
     run_pids = {int(run.tags["govinfo/pid"]) for run in runs}
     if steps == "in_process":  # three batch processes, each running its own steps
         assert len(run_pids) == 3
@@ -140,13 +175,21 @@ def test_a_large_input_runs_as_batches_with_the_same_result(steps, sample_dir, t
     def contents(url: str) -> dict:
         engine = sa.create_engine(url)
         with engine.connect() as conn:
-            out = {t: sorted(map(tuple, conn.execute(sa.text(f"SELECT {cols} FROM {t}")).fetchall()))
-                   for t, cols in (("reports", "report_id, source_path, parse_status, quality_status"),
-                                   ("report_cells", "report_id, section, row, col, value, cell_status"),
-                                   ("quality_results", "report_id, rule_id, subject, outcome"),
-                                   ("rejections", "source_path, reason, duplicate_of"))}
-            out["ledger"] = conn.execute(sa.text("SELECT SUM(files_seen), SUM(reports_loaded), SUM(rejections), "
-                                                 "MIN(CAST(balanced AS INTEGER)) FROM run_accounting")).fetchone()
+            out = {
+                t: sorted(map(tuple, conn.execute(sa.text(f"SELECT {cols} FROM {t}")).fetchall()))
+                for t, cols in (
+                    ("reports", "report_id, source_path, parse_status, quality_status"),
+                    ("report_cells", "report_id, section, row, col, value, cell_status"),
+                    ("quality_results", "report_id, rule_id, subject, outcome"),
+                    ("rejections", "source_path, reason, duplicate_of"),
+                )
+            }
+            out["ledger"] = conn.execute(
+                sa.text(
+                    "SELECT SUM(files_seen), SUM(reports_loaded), SUM(rejections), "
+                    "MIN(CAST(balanced AS INTEGER)) FROM run_accounting"
+                )
+            ).fetchone()
         engine.dispose()
         return out
 

@@ -24,15 +24,18 @@ def test_gbk_text_decodes_as_gb18030():
     assert got.encoding == "gb18030"
 
 
-@pytest.mark.parametrize(("data", "reason"), [
-    (b"", "empty"),
-    (b"  \n\t\r\n", "empty"),
-    (bytes(range(256)) * 40, "undecodable"),
-    (b"\x00\x01\x02\x03" * 500, "undecodable"),
-    (b"\xfe\xff", "empty"),  # found by the fuzzer: a UTF-16 BOM and nothing else
-    (b"\xff\xfe", "empty"),
-    (b"\xef\xbb\xbf", "empty"),
-])
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "empty"),
+        (b"  \n\t\r\n", "empty"),
+        (bytes(range(256)) * 40, "undecodable"),
+        (b"\x00\x01\x02\x03" * 500, "undecodable"),
+        (b"\xfe\xff", "empty"),  # found by the fuzzer: a UTF-16 BOM and nothing else
+        (b"\xff\xfe", "empty"),
+        (b"\xef\xbb\xbf", "empty"),
+    ],
+)
 def test_rejections(data, reason):
     got = decode(data)
     assert got.text is None

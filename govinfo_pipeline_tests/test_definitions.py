@@ -23,11 +23,23 @@ def test_every_stage_is_a_group_of_assets():
         groups.setdefault(graph.get(key).group_name, set()).add(key.to_user_string())
     assert groups == {
         "raw": {"raw_files"},
-        "normalized": {"normalized/reports", "normalized/cells", "normalized/sections", "normalized/prose_numbers",
-                       "normalized/files", "normalized/rejections"},
+        "normalized": {
+            "normalized/reports",
+            "normalized/cells",
+            "normalized/sections",
+            "normalized/prose_numbers",
+            "normalized/files",
+            "normalized/rejections",
+        },
         "facts": {"facts/rule_results", "facts/report_quality"},
-        "warehouse": {"warehouse/reports", "warehouse/report_cells", "warehouse/report_sections",
-                      "warehouse/report_prose_numbers", "warehouse/quality_results", "warehouse/rejections"},
+        "warehouse": {
+            "warehouse/reports",
+            "warehouse/report_cells",
+            "warehouse/report_sections",
+            "warehouse/report_prose_numbers",
+            "warehouse/quality_results",
+            "warehouse/rejections",
+        },
     }
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
@@ -39,7 +51,11 @@ def test_dagster_definitions_validate(dagster_home):
     env = {**os.environ, "DAGSTER_HOME": str(dagster_home)}
     proc = subprocess.run(
         [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "govinfo_pipeline" in proc.stdout + proc.stderr
@@ -52,15 +68,22 @@ def test_sensor_requests_a_run_for_new_files_then_skips(sample_dir, dagster_home
         assert [r.partition_key for r in result.run_requests] == ["2020"]
         files = result.run_requests[0].run_config["ops"]["raw_files"]["config"]["files"]
         assert files == sorted(p.name for p in sample_dir.glob("*.txt"))
-        again = new_files(dg.build_sensor_context(instance=instance, cursor=result.cursor,
-                                                  resources={"source": SourceFolder(path=str(sample_dir))}))
+        again = new_files(
+            dg.build_sensor_context(
+                instance=instance, cursor=result.cursor, resources={"source": SourceFolder(path=str(sample_dir))}
+            )
+        )
         assert not again.run_requests
         changed_file = sample_dir / "003_cc3b440ac1b55c30.txt"
         changed_file.write_text("杨舍镇2020年度政府信息公开工作年度报告\n", encoding="utf-8")
-        changed = new_files(dg.build_sensor_context(instance=instance, cursor=result.cursor,
-                                                    resources={"source": SourceFolder(path=str(sample_dir))}))
+        changed = new_files(
+            dg.build_sensor_context(
+                instance=instance, cursor=result.cursor, resources={"source": SourceFolder(path=str(sample_dir))}
+            )
+        )
         assert [r.run_config["ops"]["raw_files"]["config"]["files"] for r in changed.run_requests] == [
-            ["003_cc3b440ac1b55c30.txt"]]
+            ["003_cc3b440ac1b55c30.txt"]
+        ]
 
 
 @pytest.mark.parametrize(("when", "year"), [(dt.datetime(2027, 4, 1, 6), "2026"), (dt.datetime(2021, 4, 1, 6), "2020")])

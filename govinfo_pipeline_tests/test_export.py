@@ -28,8 +28,15 @@ JINGANG = "001_c3f9dd7fb35767f7.txt"  # 保税区（金港镇）: B2 and B3 fail
 XIUZHOU = "004_54bad18d043e05e5.txt"  # 秀洲高新区: application and review tables left blank (K1)
 ZERO_REPORTS = ("000_78499890c9608f1e.txt", "002_f9624be8a21e35fd.txt")  # tables of zeros: processed 0
 ORGS = ("commercial_enterprise", "research_institution", "social_welfare_org", "legal_service_org", "other_org")
-VIEWS = ("v_cells", "v_agency_year", "v_applications_wide", "v_outcome_rates", "v_outcome_rates_year",
-         "v_rule_failures", "v_year_over_year")
+VIEWS = (
+    "v_cells",
+    "v_agency_year",
+    "v_applications_wide",
+    "v_outcome_rates",
+    "v_outcome_rates_year",
+    "v_rule_failures",
+    "v_year_over_year",
+)
 
 
 def load_samples(url: str, folder: Path = SAMPLES) -> None:
@@ -74,6 +81,7 @@ def missing(v) -> bool:
 
 # ---- views --------------------------------------------------------------------------------------------------------
 
+
 def check_applications_wide(url: str) -> None:
     wide = read(url, "SELECT * FROM v_applications_wide")
     n_rows = len(codebook.rows("2019", "application"))  # 23 rows in the 2019 template (all five samples)
@@ -100,8 +108,11 @@ def check_applications_wide(url: str) -> None:
     assert set(wide["agency_name"]) == {"杨舍镇", "保税区（金港镇）", "秀洲高新区", "双山香山旅游度假区", "靖江园区"}
     assert set(wide["report_year"]) == {2020} and set(wide["template_version"]) == {"2019"}
     # The wide view says exactly what the long table says.
-    long = read(url, "SELECT r.source_path, c.* FROM report_cells c JOIN reports r ON r.report_id = c.report_id "
-                     "WHERE c.section = 'application'")
+    long = read(
+        url,
+        "SELECT r.source_path, c.* FROM report_cells c JOIN reports r ON r.report_id = c.report_id "
+        "WHERE c.section = 'application'",
+    )
     for cell in long.itertuples():
         got = w.loc[(cell.source_path, cell.row), cell.col]
         assert (missing(got) and missing(cell.value)) or got == cell.value, cell
@@ -123,7 +134,8 @@ def check_outcome_rates(url: str) -> None:
     jin = rates.loc[JINGANG]  # processed 19: granted 7, unable 9, not processed 2 (the outcomes add to 18: B2)
     assert jin["processed"] == 19
     assert (jin["granted_share"], jin["unable_to_provide_share"], jin["not_processed_share"]) == pytest.approx(
-        (7 / 19, 9 / 19, 2 / 19))
+        (7 / 19, 9 / 19, 2 / 19)
+    )
     assert jin["denied_share"] == 0 and jin["partially_granted_share"] == 0
     shares = [c for c in rates.columns if c.endswith("_share")]
     assert len(shares) == 6
@@ -135,7 +147,11 @@ def check_outcome_rates(url: str) -> None:
     assert len(year) == 1
     y = year.iloc[0]
     assert (y["report_year"], y["reports"], y["reports_with_processed"], y["reports_with_applications"]) == (
-        2020, 5, 4, 2)
+        2020,
+        5,
+        4,
+        2,
+    )
     assert (y["processed"], y["granted"], y["unable_to_provide"], y["not_processed"]) == (41, 16, 18, 2)
     assert y["granted_share"] == pytest.approx(16 / 41)  # (7 + 9) / (19 + 22)
     assert y["unable_to_provide_share"] == pytest.approx(18 / 41)
@@ -144,31 +160,46 @@ def check_outcome_rates(url: str) -> None:
 
 def check_rule_failures(url: str) -> None:
     fails = read(url, "SELECT * FROM v_rule_failures")
-    failed = read(url, "SELECT r.source_path, q.rule_id, q.subject, q.cells FROM quality_results q "
-                       "JOIN reports r ON r.report_id = q.report_id WHERE q.passed = FALSE")
+    failed = read(
+        url,
+        "SELECT r.source_path, q.rule_id, q.subject, q.cells FROM quality_results q "
+        "JOIN reports r ON r.report_id = q.report_id WHERE q.passed = FALSE",
+    )
     # Every failed result is there, once per cell it names (a result naming no cell: once).
     assert set(map(tuple, fails[["source_path", "rule_id", "subject"]].to_numpy())) == set(
-        map(tuple, failed[["source_path", "rule_id", "subject"]].to_numpy()))
+        map(tuple, failed[["source_path", "rule_id", "subject"]].to_numpy())
+    )
     expected_rows = sum(max(1, len([c for c in (cells or "").split(",") if c.strip()])) for cells in failed["cells"])
     assert len(fails) == expected_rows
     b3 = fails[(fails["source_path"] == JINGANG) & (fails["rule_id"] == "B3")].set_index("cell_code")
     assert len(b3) == 7
-    assert (b3["agency_name"].iloc[0], b3["report_year"].iloc[0], b3["level"].iloc[0]) == ("保税区（金港镇）", 2020,
-                                                                                          "error")
+    assert (b3["agency_name"].iloc[0], b3["report_year"].iloc[0], b3["level"].iloc[0]) == (
+        "保税区（金港镇）",
+        2020,
+        "error",
+    )
     assert (b3["subject"].iloc[0], b3["expected"].iloc[0], b3["observed"].iloc[0]) == ("other", 1, 0)
     assert "B3 [other] fails" in b3["message"].iloc[0]
     # Hand-read from the file: （六）其他处理 总计 '0' on line 327, 自然人 '1' on line 321.
     assert (b3.loc["application.other.total", "raw_text"], b3.loc["application.other.total", "source_line"]) == (
-        "0", 327)
-    assert (b3.loc["application.other.natural_person", "raw_text"],
-            b3.loc["application.other.natural_person", "source_line"]) == ("1", 321)
+        "0",
+        327,
+    )
+    assert (
+        b3.loc["application.other.natural_person", "raw_text"],
+        b3.loc["application.other.natural_person", "source_line"],
+    ) == ("1", 321)
     assert b3.loc["application.other.total", "cell_no"] == 1
     b2 = fails[(fails["source_path"] == JINGANG) & (fails["rule_id"] == "B2")].set_index("cell_code")
     assert (b2["subject"].iloc[0], b2["expected"].iloc[0], b2["observed"].iloc[0]) == ("total", 18, 19)
-    assert (b2.loc["application.total_processed.total", "raw_text"],
-            b2.loc["application.total_processed.total", "source_line"]) == ("19", 337)
+    assert (
+        b2.loc["application.total_processed.total", "raw_text"],
+        b2.loc["application.total_processed.total", "source_line"],
+    ) == ("19", 337)
     assert (b2.loc["application.granted.total", "raw_text"], b2.loc["application.granted.total", "source_line"]) == (
-        "7", 131)
+        "7",
+        131,
+    )
     # K1 names a whole table, not a cell: one row, no cell.
     k1 = fails[(fails["source_path"] == XIUZHOU) & (fails["rule_id"] == "K1")]
     assert sorted(k1["subject"]) == ["application", "review_litigation"]
@@ -189,9 +220,19 @@ def test_a_failed_rule_without_cells_appears_once(loaded_url):
     with engine.begin() as conn:
         rid = conn.execute(sa.text("SELECT report_id FROM reports ORDER BY report_id")).scalar()
         for subject, cells in (("no cells", None), ("empty cells", ""), ("unknown cell", "application.nope.total")):
-            conn.execute(warehouse.quality_results.insert().values(
-                report_id=rid, rule_id="Z9", level="warning", passed=False, outcome="fail", subject=subject,
-                cells=cells, message=f"test: {subject}", checked_at=pd.Timestamp("2024-01-01").to_pydatetime()))
+            conn.execute(
+                warehouse.quality_results.insert().values(
+                    report_id=rid,
+                    rule_id="Z9",
+                    level="warning",
+                    passed=False,
+                    outcome="fail",
+                    subject=subject,
+                    cells=cells,
+                    message=f"test: {subject}",
+                    checked_at=pd.Timestamp("2024-01-01").to_pydatetime(),
+                )
+            )
     engine.dispose()
     z9 = read(loaded_url, "SELECT * FROM v_rule_failures WHERE rule_id = 'Z9'").set_index("subject")
     assert sorted(z9.index) == ["empty cells", "no cells", "unknown cell"]
@@ -202,9 +243,12 @@ def test_a_failed_rule_without_cells_appears_once(loaded_url):
 
 def test_views_are_the_same_on_both_backends(duck_url, pg_url):
     load_samples(pg_url)
-    keys = {"v_applications_wide": ["report_id", "row"], "v_outcome_rates": ["report_id"],
-            "v_outcome_rates_year": ["report_year"],
-            "v_rule_failures": ["report_id", "rule_id", "subject", "operands", "cell_no"]}
+    keys = {
+        "v_applications_wide": ["report_id", "row"],
+        "v_outcome_rates": ["report_id"],
+        "v_outcome_rates_year": ["report_year"],
+        "v_rule_failures": ["report_id", "rule_id", "subject", "operands", "cell_no"],
+    }
     for view, key in keys.items():
         a = read(duck_url, f"SELECT * FROM {view}").sort_values(key).reset_index(drop=True)
         b = read(pg_url, f"SELECT * FROM {view}").sort_values(key).reset_index(drop=True)
@@ -213,6 +257,7 @@ def test_views_are_the_same_on_both_backends(duck_url, pg_url):
 
 
 # ---- export -------------------------------------------------------------------------------------------------------
+
 
 def warehouse_frame(url: str, name: str) -> pd.DataFrame:
     df = read(url, f"SELECT * FROM {name}")
@@ -251,8 +296,10 @@ def test_export_csv_matches_the_warehouse(duck_url, tmp_path):
     assert cli.main(["export", "--format", "csv", "--out", str(out), "--warehouse", duck_url]) == 0
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before  # read through a read-only connection
     names = (*export.CONTRACT_TABLES, *VIEWS)
-    assert {p.name for p in out.iterdir()} == {f"{n}.csv" for n in names} | {"data_dictionary.csv",
-                                                                              "data_dictionary.md"}
+    assert {p.name for p in out.iterdir()} == {f"{n}.csv" for n in names} | {
+        "data_dictionary.csv",
+        "data_dictionary.md",
+    }
     for name in names:
         path = out / f"{name}.csv"
         raw = path.read_bytes()
@@ -323,10 +370,18 @@ def test_data_dictionary(duck_url, tmp_path):
     assert set(zip(cells["section"], cells["row"], cells["col"], strict=True)) == set(codebook.cell_codes())
     other = cells.loc["application.other.natural_person"]
     assert (other["row_label"], other["col_label"], other["templates"], other["kind"]) == (
-        "（六）其他处理", "自然人", "2019", "count")
+        "（六）其他处理",
+        "自然人",
+        "2019",
+        "count",
+    )
     org = cells.loc["application.granted.research_institution"]
     assert (org["col_label"], org["col_group"], org["row_group"], org["templates"]) == (
-        "科研机构", "法人或其他组织", "三、本年度办理结果", "2019,2021")
+        "科研机构",
+        "法人或其他组织",
+        "三、本年度办理结果",
+        "2019,2021",
+    )
     fee = cells.loc["proactive.administrative_fee.fee_amount"]
     assert (fee["kind"], fee["unit"], fee["templates"]) == ("money", "万元", "2021")
     assert cells.loc["proactive.centralized_procurement.procurement_amount", "unit"].startswith("元 or 万元")
@@ -337,8 +392,11 @@ def test_data_dictionary(duck_url, tmp_path):
     assert (cells["templates"].str.len() > 0).all() and (cells["row_label"].str.len() > 0).all()
     rules = d[d["entry"] == "rule"].set_index("code")
     assert set(codebook.rules()) | {"K1", "K2"} == set(rules.index)
-    assert (rules.loc["B2", "level"], rules.loc["T1", "level"], rules.loc["K1", "level"]) == ("error", "warning",
-                                                                                             "warning")
+    assert (rules.loc["B2", "level"], rules.loc["T1", "level"], rules.loc["K1", "level"]) == (
+        "error",
+        "warning",
+        "warning",
+    )
     assert rules.loc["B3", "text"] == codebook.rules()["B3"]["text"]
     md = (tmp_path / "data_dictionary.md").read_text(encoding="utf-8")
     assert "## Cell codes (226)" in md
@@ -348,8 +406,20 @@ def test_data_dictionary(duck_url, tmp_path):
 
 
 def test_export_errors_are_clear(tmp_path, capsys):
-    assert cli.main(["export", "--format", "csv", "--out", str(tmp_path / "o"),
-                     "--warehouse", f"duckdb:///{tmp_path / 'missing.duckdb'}"]) == 2
+    assert (
+        cli.main(
+            [
+                "export",
+                "--format",
+                "csv",
+                "--out",
+                str(tmp_path / "o"),
+                "--warehouse",
+                f"duckdb:///{tmp_path / 'missing.duckdb'}",
+            ]
+        )
+        == 2
+    )
     assert "could not export the warehouse" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli.main(["export", "--format", "xlsx", "--out", str(tmp_path / "o")])
@@ -362,8 +432,9 @@ def test_run_export_and_report_through_the_command(sample_dir, tmp_path, dagster
     env.pop("GOVINFO_WAREHOUSE_URL", None)
 
     def govinfo(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "govinfo_pipeline.cli", *args], env=env, capture_output=True,
-                              text=True, timeout=300)
+        return subprocess.run(
+            [sys.executable, "-m", "govinfo_pipeline.cli", *args], env=env, capture_output=True, text=True, timeout=300
+        )
 
     url = f"duckdb:///{tmp_path / 'w.duckdb'}"
     assert govinfo("run", "--input", str(sample_dir), "--warehouse", url).returncode == 0

@@ -35,23 +35,34 @@ def corpus(folder: Path) -> Path:
 
 def govinfo_run(folder: Path, url: str, home: Path, **env) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "DAGSTER_HOME": str(home), **env}
-    return subprocess.run([sys.executable, "-m", "govinfo_pipeline.cli", "run", "--input", str(folder),
-                           "--warehouse", url], env=full_env, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "govinfo_pipeline.cli", "run", "--input", str(folder), "--warehouse", url],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def assert_only_whole_reports(url: str) -> int:
     """Every report in the warehouse has all its cells, sections and rule results; returns how many."""
-    per_report = read(url, """
+    per_report = read(
+        url,
+        """
         SELECT r.report_id,
                (SELECT COUNT(*) FROM report_cells c WHERE c.report_id = r.report_id) AS cells,
                (SELECT COUNT(*) FROM report_sections s WHERE s.report_id = r.report_id) AS sections,
                (SELECT COUNT(*) FROM quality_results q WHERE q.report_id = r.report_id) AS results
-        FROM reports r""")
+        FROM reports r""",
+    )
     assert (per_report["cells"] == 198).all()
     assert (per_report["sections"] >= 4).all() and (per_report["results"] > 0).all()
     for table in ("report_cells", "report_sections", "quality_results", "report_prose_numbers"):
-        orphans = read(url, f"SELECT COUNT(*) AS n FROM {table} t LEFT JOIN reports r "
-                            f"ON r.report_id = t.report_id WHERE r.report_id IS NULL")["n"][0]
+        orphans = read(
+            url,
+            f"SELECT COUNT(*) AS n FROM {table} t LEFT JOIN reports r "
+            f"ON r.report_id = t.report_id WHERE r.report_id IS NULL",
+        )["n"][0]
         assert orphans == 0, table
     return len(per_report)
 
@@ -71,8 +82,9 @@ def test_sigkill_mid_load_then_rerun(backend, tmp_path, dagster_home, request):
         url = request.getfixturevalue("pg_url")
         reference = f"duckdb:///{tmp_path / 'ref.duckdb'}"
     # Killed with SIGKILL inside the 6th one-report transaction, after its inserts, before its commit.
-    killed = govinfo_run(folder, url, dagster_home, GOVINFO_WRITE_CHUNK="1",
-                         GOVINFO_FAILPOINT="warehouse.before_commit:6")
+    killed = govinfo_run(
+        folder, url, dagster_home, GOVINFO_WRITE_CHUNK="1", GOVINFO_FAILPOINT="warehouse.before_commit:6"
+    )
     assert killed.returncode == -9, killed.stderr
     assert assert_only_whole_reports(url) == 5
     rerun = govinfo_run(folder, url, dagster_home)
@@ -88,8 +100,14 @@ def test_a_batch_killed_mid_load_fails_the_run_and_a_rerun_completes(tmp_path, d
     so and stops, the warehouse holds only whole reports, and a re-run completes it."""
     folder = corpus(tmp_path / "raw")
     url, reference = f"duckdb:///{tmp_path / 'wh.duckdb'}", f"duckdb:///{tmp_path / 'ref.duckdb'}"
-    killed = govinfo_run(folder, url, dagster_home, GOVINFO_BATCH_FILES="10", GOVINFO_WRITE_CHUNK="1",
-                         GOVINFO_FAILPOINT="warehouse.before_commit:6")
+    killed = govinfo_run(
+        folder,
+        url,
+        dagster_home,
+        GOVINFO_BATCH_FILES="10",
+        GOVINFO_WRITE_CHUNK="1",
+        GOVINFO_FAILPOINT="warehouse.before_commit:6",
+    )
     assert killed.returncode == 1, killed.stderr
     assert "(batch 1 of 3) failed" in killed.stderr and "exit code -9" in killed.stderr
     assert assert_only_whole_reports(url) == 5

@@ -13,8 +13,12 @@ from govinfo_pipeline.parse.flattext import review_totals_hold, row_total_holds,
 from govinfo_pipeline.parse.report import parse_layout
 
 CORPUS = Path(__file__).parent / "corpus"
-FLAT = ("2019/shibu_2020_flat", "2021/xikou_2021_flat", "2019/liutang_2019_glued_totals",
-        "2021/qinglan_wjw_2023_glued_ambiguous")
+FLAT = (
+    "2019/shibu_2020_flat",
+    "2021/xikou_2021_flat",
+    "2019/liutang_2019_glued_totals",
+    "2021/qinglan_wjw_2023_glued_ambiguous",
+)
 NBSP = "\u00a0"
 
 
@@ -41,7 +45,12 @@ def test_fixture_is_told_flat(fixture):
 def test_metadata(fixture):
     doc, _, report = fixture
     assert (report.title, report.agency_name, report.report_year, report.template_version, report.parse_status) == (
-        doc["title"], doc["agency_name"], doc["report_year"], doc["template_version"], doc["parse_status"])
+        doc["title"],
+        doc["agency_name"],
+        doc["report_year"],
+        doc["template_version"],
+        doc["parse_status"],
+    )
     assert [s.section_no for s in report.sections] == [1, 2, 3, 4, 5, 6]
     for s in report.sections:
         assert doc["sections"][s.section_no]["heading"] in s.heading
@@ -79,8 +88,9 @@ def _unsplittable_tokens(doc: dict) -> dict[str, str]:
     for row, cols in (doc["cells"].get("proactive") or {}).items():
         out |= {f"proactive.{row}.{c}": t["text"] for c, t in cols.items() if isinstance(t, dict)}
     for row, values in (doc["cells"].get("application") or {}).items():
-        out |= {f"application.{row}.{c}": t["text"] for c, t in zip(app_cols, values, strict=True)
-                if isinstance(t, dict)}
+        out |= {
+            f"application.{row}.{c}": t["text"] for c, t in zip(app_cols, values, strict=True) if isinstance(t, dict)
+        }
     return out
 
 
@@ -100,23 +110,26 @@ COUNT3 = ("count", "count", "count")
 CHANGE_ROW = ("count", "signed_count", "count")
 
 
-@pytest.mark.parametrize("run,kinds,expected", [
-    ("225", COUNT3, [("2", "2", "5")]),
-    ("000", COUNT3, [("0", "0", "0")]),
-    ("1005", COUNT3, [("10", "0", "5")]),  # 1|0|05 and 1|00|5 have a leading zero
-    ("61（增）86", CHANGE_ROW, [("6", "1（增）", "86")]),  # （增） ends the change cell
-    ("11（减）3", CHANGE_ROW, [("1", "1（减）", "3")]),
-    ("2+35", CHANGE_ROW, [("2", "+3", "5")]),
-    ("13.2万元", ("count", "money"), [("1", "3.2万元")]),
-    ("28.6万元", ("count", "money"), [("2", "8.6万元")]),  # 28|.6万元: a cell cannot start with "."
-    ("3.5", ("count", "count"), []),  # no count holds a decimal point
-    ("3.6", ("money",), [("3.6",)]),
-    ("无无无", COUNT3, [("无", "无", "无")]),
-    ("5/1", COUNT3, [("5", "/", "1")]),
-    (f"51{NBSP}{NBSP}{NBSP}{NBSP}6", ("count",) * 7, [("5", "1", NBSP, NBSP, NBSP, NBSP, "6")]),
-    ("2114", COUNT3, [("2", "1", "14"), ("2", "11", "4"), ("21", "1", "4")]),
-    ("12", COUNT3, []),  # too short for three cells
-])
+@pytest.mark.parametrize(
+    "run,kinds,expected",
+    [
+        ("225", COUNT3, [("2", "2", "5")]),
+        ("000", COUNT3, [("0", "0", "0")]),
+        ("1005", COUNT3, [("10", "0", "5")]),  # 1|0|05 and 1|00|5 have a leading zero
+        ("61（增）86", CHANGE_ROW, [("6", "1（增）", "86")]),  # （增） ends the change cell
+        ("11（减）3", CHANGE_ROW, [("1", "1（减）", "3")]),
+        ("2+35", CHANGE_ROW, [("2", "+3", "5")]),
+        ("13.2万元", ("count", "money"), [("1", "3.2万元")]),
+        ("28.6万元", ("count", "money"), [("2", "8.6万元")]),  # 28|.6万元: a cell cannot start with "."
+        ("3.5", ("count", "count"), []),  # no count holds a decimal point
+        ("3.6", ("money",), [("3.6",)]),
+        ("无无无", COUNT3, [("无", "无", "无")]),
+        ("5/1", COUNT3, [("5", "/", "1")]),
+        (f"51{NBSP}{NBSP}{NBSP}{NBSP}6", ("count",) * 7, [("5", "1", NBSP, NBSP, NBSP, NBSP, "6")]),
+        ("2114", COUNT3, [("2", "1", "14"), ("2", "11", "4"), ("21", "1", "4")]),
+        ("12", COUNT3, []),  # too short for three cells
+    ],
+)
 def test_token_splits(run, kinds, expected):
     assert sorted(token_splits(run, kinds)) == sorted(expected)
 
@@ -142,21 +155,29 @@ def test_review_totals():
 
 # ---- small hand-made pages ----
 
+
 def _page(template: str, runs: dict[str, str]) -> str:
     """A one-line 2019/2021 page: the template's labels, each followed by its run (zeros by default)."""
     head19 = "第二十条第（一）项信息内容本年新制作数量本年新公开数量对外公开总数量"
     head21 = "第二十条第（一）项信息内容本年制发件数本年废止件数现行有效件数"
-    parts = ["某某镇人民政府2020年政府信息公开工作年度报告发布日期：2021-01-10一、总体情况全年收到申请若干件。",
-             "二、主动公开政府信息情况", head19 if template == "2019" else head21]
+    parts = [
+        "某某镇人民政府2020年政府信息公开工作年度报告发布日期：2021-01-10一、总体情况全年收到申请若干件。",
+        "二、主动公开政府信息情况",
+        head19 if template == "2019" else head21,
+    ]
     if template == "2019":
         parts.append("第二十条第（五）项信息内容上一年项目数量本年增/减处理决定数量")
     for spec in codebook.rows(template, "proactive"):
         parts.append(spec.label + runs.get(spec.row, "0" * len(spec.cols)))
-    parts.append("三、收到和处理政府信息公开申请情况申请人情况自然人法人或其他组织总计商业企业科研机构社会公益组织法律服务机构其他")
+    parts.append(
+        "三、收到和处理政府信息公开申请情况申请人情况自然人法人或其他组织总计商业企业科研机构社会公益组织法律服务机构其他"
+    )
     for spec in codebook.rows(template, "application"):
         parts.append(spec.label + runs.get(spec.row, "0" * 7))
-    parts.append("四、政府信息公开行政复议、行政诉讼情况行政复议行政诉讼结果维持结果纠正其他结果尚未审结总计未经复议直接起诉"
-                 "复议后起诉结果维持结果纠正其他结果尚未审结总计结果维持结果纠正其他结果尚未审结总计")
+    parts.append(
+        "四、政府信息公开行政复议、行政诉讼情况行政复议行政诉讼结果维持结果纠正其他结果尚未审结总计未经复议直接起诉"
+        "复议后起诉结果维持结果纠正其他结果尚未审结总计结果维持结果纠正其他结果尚未审结总计"
+    )
     parts.append(runs.get("review", "0" * 15))
     parts.append("五、存在的主要问题及改进情况无。六、其他需要报告的事项无。")
     return "".join(parts)
@@ -180,8 +201,15 @@ def test_hand_made_page_all_zeros_reads_certain():
 def test_hand_made_page_column_rules_settle_the_totals():
     # granted "91000010" adds up only as 9|1|0|0|0|0|10; with partially_granted 2|0|…|2, B2 makes total_processed
     # 11|1|0|0|0|0|12 (one of its three cuts with total = sum), and B1 (nothing carried) makes new_received the same.
-    text = _page("2019", {"new_received": "111000012", "granted": "91000010", "partially_granted": "2000002",
-                          "total_processed": "111000012"})
+    text = _page(
+        "2019",
+        {
+            "new_received": "111000012",
+            "granted": "91000010",
+            "partially_granted": "2000002",
+            "total_processed": "111000012",
+        },
+    )
     report = _parse(text)
     cells = _by_code(report)
     assert _row(cells, "new_received") == ([11, 1, 0, 0, 0, 0, 12], {"inferred_split"})
@@ -194,14 +222,22 @@ def test_hand_made_page_column_rules_settle_the_totals():
 def test_hand_made_page_stays_unsplittable_when_the_rules_allow_several_cuts():
     # new_received = total_processed = granted = "111000012": B1 and B2 only say the three rows are cut alike,
     # and 11|1|…, 1|11|… and 1|1|10|… all do that. Nothing may be guessed.
-    text = _page("2021", {"new_received": "111000012", "granted": "111000012", "total_processed": "111000012",
-                          "normative_document": "2114"})
+    text = _page(
+        "2021",
+        {
+            "new_received": "111000012",
+            "granted": "111000012",
+            "total_processed": "111000012",
+            "normative_document": "2114",
+        },
+    )
     report = _parse(text)
     cells = _by_code(report)
     for row in ("new_received", "granted", "total_processed"):
         assert _row(cells, row) == (["111000012"] * 7, {"unsplittable"})
     assert {cells[f"proactive.normative_document.{c}"]["raw_text"] for c in ("issued", "repealed", "in_force")} == {
-        "2114"}
+        "2114"
+    }
     assert report.parse_status == "partial"
 
 
@@ -216,8 +252,12 @@ def test_review_run_cut_by_its_totals():
     assert cells["review_litigation.litigation_after_review.total"]["value"] == 0
 
 
-@pytest.mark.parametrize("path", sorted((Path(__file__).parents[1] / "data" / "raw").glob("*.txt"))
-                         + sorted(CORPUS.glob("*/*_pdftotext.txt")) + sorted(CORPUS.glob("*/*.md")),
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path",
+    sorted((Path(__file__).parents[1] / "data" / "raw").glob("*.txt"))
+    + sorted(CORPUS.glob("*/*_pdftotext.txt"))
+    + sorted(CORPUS.glob("*/*.md")),
+    ids=lambda p: p.name,
+)
 def test_other_text_is_not_flat(path):
     assert not flattext.looks_flat(path.read_text(encoding="utf-8", errors="replace"))

@@ -66,7 +66,10 @@ def test_metadata_and_provenance(parsed, path, doc):
             assert cell["source_page"] == where["page"], code
         if "table" in where:
             assert (cell["source_table"], cell["source_row"], cell["source_col"]) == (
-                where["table"], where["row"], where["col"]), code
+                where["table"],
+                where["row"],
+                where["col"],
+            ), code
         if "line" in where:
             assert cell["source_line"] == where["line"], code
 
@@ -108,9 +111,19 @@ def test_one_run_over_a_folder_of_every_format_and_both_templates(tmp_path, dags
     assert bool(ledger["balanced"].iloc[-1]) and int(ledger["rejections"].iloc[-1]) == 0
     for path, doc in FILES:
         report = reports.loc[f"{path.parent.name}/{path.name}"]
-        assert (report["template_version"], report["parse_status"], report["report_year"], report["agency_name"],
-                report["source_format"]) == (doc["template_version"], doc["parse_status"], doc["report_year"],
-                                             doc["agency_name"], acc.FORMAT_OF[path.suffix]), path.name
+        assert (
+            report["template_version"],
+            report["parse_status"],
+            report["report_year"],
+            report["agency_name"],
+            report["source_format"],
+        ) == (
+            doc["template_version"],
+            doc["parse_status"],
+            doc["report_year"],
+            doc["agency_name"],
+            acc.FORMAT_OF[path.suffix],
+        ), path.name
         mine = cells[cells["report_id"] == report["report_id"]].set_index(["section", "row", "col"])
         want = acc.expected_cells(doc)
         assert len(mine) == len(want), path.name

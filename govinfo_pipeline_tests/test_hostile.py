@@ -55,30 +55,57 @@ def build_matrix(folder: Path, outside: Path) -> dict[str, tuple[str, str]]:
     put("notes.txt", "会议纪要：明天下午三点开会。\n".encode(), "text, not a report", "rejected:not_a_report")
     lines = variant(YANG, "截断").split("\n")
     put("truncated mid-table.txt", "\n".join(lines[:200]).encode(), "cut off mid-table", "report:partial")
-    put("truncated mid-char.txt", variant(YANG, "截断字符").encode()[:-2] + "报".encode()[:2],
-        "cut inside a UTF-8 character", "report:parsed")
+    put(
+        "truncated mid-char.txt",
+        variant(YANG, "截断字符").encode()[:-2] + "报".encode()[:2],
+        "cut inside a UTF-8 character",
+        "report:parsed",
+    )
     put("gb18030.txt", variant(YANG, "GB18030").encode("gb18030"), "GB18030", "report:parsed")
     put("utf16.txt", variant(YANG, "UTF-16").encode("utf-16"), "UTF-16 with BOM", "report:parsed")
     put("bom.txt", variant(YANG, "BOM").encode("utf-8-sig"), "UTF-8 with BOM", "report:parsed")
     head, _, tail = variant(YANG, "混合编码").partition("二、主动公开政府信息情况")
-    put("mixed.txt", head.encode("utf-8") + ("二、主动公开政府信息情况" + tail).encode("gb18030"),
-        "UTF-8 and GB18030 mixed", "report:parsed")
-    put("huge.txt", variant(YANG, "大文件").encode() + b"\n" + b"x" * 400_000, "over the size limit",
-        "rejected:too_large")
+    put(
+        "mixed.txt",
+        head.encode("utf-8") + ("二、主动公开政府信息情况" + tail).encode("gb18030"),
+        "UTF-8 and GB18030 mixed",
+        "report:parsed",
+    )
+    put(
+        "huge.txt",
+        variant(YANG, "大文件").encode() + b"\n" + b"x" * 400_000,
+        "over the size limit",
+        "rejected:too_large",
+    )
     put("报告 2020 (副本).txt", variant(YANG, "中文 名").encode(), "spaces and Chinese in the name", "report:parsed")
     put("a..b.txt", variant(YANG, "点点").encode(), "'..' in the name", "report:parsed")
     put("x'; DROP TABLE reports; --.txt", variant(YANG, "SQL").encode(), "SQL in the name", "report:parsed")
     put("sub/dir/deep.txt", variant(YANG, "子目录").encode(), "in a subfolder", "report:parsed")
     put("copy of 杨舍镇.txt", YANG.encode(), "same bytes as a sample", "rejected:duplicate_content")
-    put("pre-2019.txt", "某某县2015年政府信息公开工作年度报告\n\n一、概述\n本年度政府信息公开工作正常开展。\n"
-        "二、主动公开政府信息情况\n全年主动公开信息120条。\n".encode(), "no national tables", "report:failed")
-    put("page.html", ("<html><head><script>var x='<table>';</script></head><body>"
-                      + variant(YANG, "网页") + "</body></html>").encode(), "HTML with a script", "report:parsed")
+    put(
+        "pre-2019.txt",
+        "某某县2015年政府信息公开工作年度报告\n\n一、概述\n本年度政府信息公开工作正常开展。\n"
+        "二、主动公开政府信息情况\n全年主动公开信息120条。\n".encode(),
+        "no national tables",
+        "report:failed",
+    )
+    put(
+        "page.html",
+        (
+            "<html><head><script>var x='<table>';</script></head><body>" + variant(YANG, "网页") + "</body></html>"
+        ).encode(),
+        "HTML with a script",
+        "report:parsed",
+    )
     corpus = Path(__file__).parent / "corpus"
     word = (corpus / "2019" / "tongchuan_zrzy_2020_word.docx").read_bytes()
     put("word report.docx", word, "a Word report", "report:parsed")
-    put("renamed.pdf", (corpus / "2021" / "qinglan_scj_2022_word.docx").read_bytes(),
-        "a Word file named .pdf (told by content)", "report:parsed")
+    put(
+        "renamed.pdf",
+        (corpus / "2021" / "qinglan_scj_2022_word.docx").read_bytes(),
+        "a Word file named .pdf (told by content)",
+        "report:parsed",
+    )
     bomb = io.BytesIO()
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("[Content_Types].xml", "<Types/>")
@@ -86,15 +113,25 @@ def build_matrix(folder: Path, outside: Path) -> dict[str, tuple[str, str]]:
     put("bomb.docx", bomb.getvalue(), "a DOCX zip bomb (inflates past the limit)", "rejected:too_large")
     put("broken.docx", word[:2000], "a truncated DOCX", "rejected:malformed")
     put("old.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 4000, "a legacy .doc", "rejected:unsupported_format")
-    put("broken.pdf", b"%PDF-1.4\n1 0 obj <</Type /Catalog>> endobj\ntrailer <<>>\n%%EOF\n" + b"junk" * 100,
-        "a malformed PDF", "rejected:malformed")
-    put("locked.pdf", encrypted_pdf(corpus / "2019" / "tongchuan_zrzy_2020_print.pdf"), "an encrypted PDF",
-        "rejected:encrypted")
+    put(
+        "broken.pdf",
+        b"%PDF-1.4\n1 0 obj <</Type /Catalog>> endobj\ntrailer <<>>\n%%EOF\n" + b"junk" * 100,
+        "a malformed PDF",
+        "rejected:malformed",
+    )
+    put(
+        "locked.pdf",
+        encrypted_pdf(corpus / "2019" / "tongchuan_zrzy_2020_print.pdf"),
+        "an encrypted PDF",
+        "rejected:encrypted",
+    )
     (folder / "manifest.csv").write_text(
         "path,agency,region,year,source_url\n"
         "bom.txt,清单里的单位,某市某区,2020,http://gov.example/bom.html\n"
         "../outside/secret.txt,越界,,2020,http://evil.example/\n"
-        "/etc/passwd,越界,,2020,http://evil.example/\n", encoding="utf-8")
+        "/etc/passwd,越界,,2020,http://evil.example/\n",
+        encoding="utf-8",
+    )
     (outside / "secret.txt").write_text(variant(YANG, "外部"), encoding="utf-8")
     os.symlink(outside / "secret.txt", folder / "link outside.txt")
     cases["link outside.txt"] = ("symlink leaving the folder", "rejected:outside_input")
@@ -139,13 +176,39 @@ def outcome_of(url: str, name: str) -> str:
     return f"report:{rep['parse_status'][0]}" if len(rep) else f"rejected:{rej['reason'][0]}"
 
 
-@pytest.mark.parametrize("name", [
-    "empty.txt", "blank lines.txt", "junk.bin", "nul.txt", "notes.txt", "truncated mid-table.txt",
-    "truncated mid-char.txt", "gb18030.txt", "utf16.txt", "bom.txt", "mixed.txt", "huge.txt",
-    "报告 2020 (副本).txt", "a..b.txt", "x'; DROP TABLE reports; --.txt", "sub/dir/deep.txt", "copy of 杨舍镇.txt",
-    "pre-2019.txt", "page.html", "link outside.txt", "link inside.txt", "word report.docx", "renamed.pdf",
-    "bomb.docx", "broken.docx", "old.doc", "broken.pdf", "locked.pdf",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "empty.txt",
+        "blank lines.txt",
+        "junk.bin",
+        "nul.txt",
+        "notes.txt",
+        "truncated mid-table.txt",
+        "truncated mid-char.txt",
+        "gb18030.txt",
+        "utf16.txt",
+        "bom.txt",
+        "mixed.txt",
+        "huge.txt",
+        "报告 2020 (副本).txt",
+        "a..b.txt",
+        "x'; DROP TABLE reports; --.txt",
+        "sub/dir/deep.txt",
+        "copy of 杨舍镇.txt",
+        "pre-2019.txt",
+        "page.html",
+        "link outside.txt",
+        "link inside.txt",
+        "word report.docx",
+        "renamed.pdf",
+        "bomb.docx",
+        "broken.docx",
+        "old.doc",
+        "broken.pdf",
+        "locked.pdf",
+    ],
+)
 def test_each_bad_file_ends_as_expected(matrix, name):
     cases, url, _ = matrix
     kind, expected = cases[name]
@@ -163,8 +226,11 @@ def test_rejections_say_why(matrix):
 
 def test_the_samples_are_unaffected(matrix):
     _, url, _ = matrix
-    cells = read(url, "SELECT r.source_path, COUNT(*) AS n FROM report_cells c JOIN reports r "
-                      "ON r.report_id = c.report_id GROUP BY r.source_path")
+    cells = read(
+        url,
+        "SELECT r.source_path, COUNT(*) AS n FROM report_cells c JOIN reports r "
+        "ON r.report_id = c.report_id GROUP BY r.source_path",
+    )
     n = dict(zip(cells["source_path"], cells["n"], strict=True))
     for f in SAMPLES.glob("*.txt"):
         assert n[f.name] == 198
@@ -172,8 +238,11 @@ def test_the_samples_are_unaffected(matrix):
 
 def test_other_encodings_give_the_same_cells(matrix):
     _, url, _ = matrix
-    cells = read(url, "SELECT r.source_path, c.section, c.row, c.col, c.value, c.cell_status, c.raw_text "
-                      "FROM report_cells c JOIN reports r ON r.report_id = c.report_id")
+    cells = read(
+        url,
+        "SELECT r.source_path, c.section, c.row, c.col, c.value, c.cell_status, c.raw_text "
+        "FROM report_cells c JOIN reports r ON r.report_id = c.report_id",
+    )
     base = cells[cells["source_path"] == "003_cc3b440ac1b55c30.txt"].drop(columns="source_path")
     base = base.sort_values(["section", "row", "col"]).reset_index(drop=True)
     for name in ("gb18030.txt", "utf16.txt", "bom.txt", "mixed.txt", "truncated mid-char.txt"):
@@ -186,13 +255,19 @@ def test_other_encodings_give_the_same_cells(matrix):
 
 def test_truncated_report_keeps_what_it_has(matrix):
     _, url, _ = matrix
-    cells = read(url, "SELECT c.section, c.cell_status FROM report_cells c JOIN reports r "
-                      "ON r.report_id = c.report_id WHERE r.source_path = 'truncated mid-table.txt'")
+    cells = read(
+        url,
+        "SELECT c.section, c.cell_status FROM report_cells c JOIN reports r "
+        "ON r.report_id = c.report_id WHERE r.source_path = 'truncated mid-table.txt'",
+    )
     assert len(cells) == 198
     review = cells[cells["section"] == "review_litigation"]
     assert set(review["cell_status"]) == {"absent"}
-    k2 = read(url, "SELECT q.subject FROM quality_results q JOIN reports r ON r.report_id = q.report_id "
-                   "WHERE r.source_path = 'truncated mid-table.txt' AND q.rule_id = 'K2' AND q.passed = FALSE")
+    k2 = read(
+        url,
+        "SELECT q.subject FROM quality_results q JOIN reports r ON r.report_id = q.report_id "
+        "WHERE r.source_path = 'truncated mid-table.txt' AND q.rule_id = 'K2' AND q.passed = FALSE",
+    )
     assert set(k2["subject"]) == {"application", "review_litigation"}
 
 
@@ -216,8 +291,11 @@ def test_accounting_balances(matrix):
 def test_manifest_overrides_and_stays_inside_the_folder(matrix):
     _, url, _ = matrix
     rep = read(url, "SELECT agency_name, region, source_url FROM reports WHERE source_path = 'bom.txt'").iloc[0]
-    assert (rep["agency_name"], rep["region"], rep["source_url"]) == ("清单里的单位", "某市某区",
-                                                                      "http://gov.example/bom.html")
+    assert (rep["agency_name"], rep["region"], rep["source_url"]) == (
+        "清单里的单位",
+        "某市某区",
+        "http://gov.example/bom.html",
+    )
     assert read(url, "SELECT COUNT(*) AS n FROM reports WHERE agency_name = '越界'")["n"][0] == 0
     assert read(url, "SELECT COUNT(*) AS n FROM reports WHERE source_url LIKE '%evil%'")["n"][0] == 0
 

@@ -28,7 +28,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 needs_chromium = pytest.mark.skipif(
     not CHROMIUM.exists(),
     reason="headless-browser test needs Debian's chromium at /usr/bin/chromium: "
-           "apt-get update && apt-get install -y chromium")
+    "apt-get update && apt-get install -y chromium",
+)
 AGENCIES = ("杨舍镇", "保税区（金港镇）", "秀洲高新区", "双山香山旅游度假区", "靖江园区")
 GRANTED_GREEN = (0x00, 0x9E, 0x73)  # OUTCOMES' 予以公开 colour
 RECEIVED_BLUE = (0x00, 0x72, 0xB2)  # SERIES' 新收 colour
@@ -75,9 +76,10 @@ def parse(html: str) -> Tags:
 
 # ---- the page as text ---------------------------------------------------------------------------------------------
 
+
 def test_page_is_self_contained_and_declares_utf8(site):
     html = site["html"]
-    head = html[:html.index("</head>")]
+    head = html[: html.index("</head>")]
     assert head.index('<meta charset="utf-8">') < head.index("<title>")  # charset first, before any text
     tags = parse(html).tags
     names = {t for t, _ in tags}
@@ -92,7 +94,7 @@ def test_page_is_self_contained_and_declares_utf8(site):
     assert "@import" not in html and "url(http" not in html and "url(//" not in html
     assert re.search(r"font-family: [^;]*Noto Sans CJK SC[^;]*sans-serif", html)  # CJK-capable stack, generic last
     assert sum(1 for t, _ in tags if t == "svg") == 3
-    assert "<link rel=\"stylesheet\"" not in html
+    assert '<link rel="stylesheet"' not in html
 
 
 def test_page_shows_the_hand_worked_figures(site):
@@ -123,18 +125,25 @@ def test_page_shows_the_hand_worked_figures(site):
 
 def test_scorecard_has_one_row_per_report_with_its_status(site):
     html = site["html"]
-    table = html[html.index("Agency scorecard"):html.index("Failed rules, with their cells")]
+    table = html[html.index("Agency scorecard") : html.index("Failed rules, with their cells")]
     rows = re.findall(r"<tr><td>(.*?)</td><td><span class=\"badge (\w+)\">", table)
-    assert sorted(rows) == sorted([("保税区（金港镇）", "errors"), ("秀洲高新区", "warnings"), ("杨舍镇", "passed"),
-                                   ("双山香山旅游度假区", "passed"), ("靖江园区", "passed")])
+    assert sorted(rows) == sorted(
+        [
+            ("保税区（金港镇）", "errors"),
+            ("秀洲高新区", "warnings"),
+            ("杨舍镇", "passed"),
+            ("双山香山旅游度假区", "passed"),
+            ("靖江园区", "passed"),
+        ]
+    )
     assert rows[0] == ("保税区（金港镇）", "errors")  # the worst first
-    xiu = table[table.index("秀洲高新区"):]
-    xiu = xiu[:xiu.index("</tr>")]
+    xiu = table[table.index("秀洲高新区") :]
+    xiu = xiu[: xiu.index("</tr>")]
     assert "11% non-blank" in xiu and "K1: application, review_litigation" in xiu  # 22 of 198 cells written
-    jin = table[table.index("保税区（金港镇）"):]
-    jin = jin[:jin.index("</tr>")]
+    jin = table[table.index("保税区（金港镇）") :]
+    jin = jin[: jin.index("</tr>")]
     assert "100% non-blank" in jin and "2 failed</span> (B2, B3)" in jin and "quotes disagree" in jin
-    assert "2019 <span class=\"ok\">✔</span>" in jin  # T1: the 2019 template for a 2020 report
+    assert '2019 <span class="ok">✔</span>' in jin  # T1: the 2019 template for a 2020 report
 
 
 def test_source_links_are_relative_and_reach_the_files(site):
@@ -168,10 +177,10 @@ def test_charts_are_capped_but_the_scorecard_lists_every_report(site):
     engine.dispose()
     html = htmlreport.render(data, site["raw"], site["page"].parent, max_bars=2)
     assert "The charts show the 2 reports with the most applications received, of 5" in html
-    first_chart = html[html.index("<svg"):html.index("</svg>")]
+    first_chart = html[html.index("<svg") : html.index("</svg>")]
     assert "杨舍镇" in first_chart and "保税区（金港镇）" in first_chart and "靖江园区" not in first_chart
     assert "Pooled 全部 · 2 reports" in html
-    scorecard = html[html.index("Agency scorecard"):html.index("Failed rules, with their cells")]
+    scorecard = html[html.index("Agency scorecard") : html.index("Failed rules, with their cells")]
     assert all(name in scorecard for name in AGENCIES)
 
 
@@ -185,13 +194,27 @@ def test_a_year_without_reports_is_a_clear_error(site, tmp_path, capsys):
 
 # ---- the page in a headless browser ---------------------------------------------------------------------------------
 
+
 def chromium(page: Path, work: Path, *args: str) -> subprocess.CompletedProcess:
     """Headless chromium on the page, logging the page's console to stderr and the network to a net log."""
     work.mkdir(parents=True, exist_ok=True)
-    cmd = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           f"--user-data-dir={work / 'profile'}", "--enable-logging=stderr", "--v=0",
-           f"--log-net-log={work / 'netlog.json'}", *args, page.resolve().as_uri()]
+    cmd = [
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={work / 'profile'}",
+        "--enable-logging=stderr",
+        "--v=0",
+        f"--log-net-log={work / 'netlog.json'}",
+        *args,
+        page.resolve().as_uri(),
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
 
@@ -222,8 +245,8 @@ def read_png(path: Path) -> tuple[int, int, list[bytes], int]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
     pos, idat, header = 8, [], None
     while pos < len(data):
-        (length,), kind = struct.unpack(">I", data[pos:pos + 4]), data[pos + 4:pos + 8]
-        body = data[pos + 8:pos + 8 + length]
+        (length,), kind = struct.unpack(">I", data[pos : pos + 4]), data[pos + 4 : pos + 8]
+        body = data[pos + 8 : pos + 8 + length]
         pos += 12 + length
         if kind == b"IHDR":
             header = struct.unpack(">IIBBBBB", body)
@@ -241,7 +264,7 @@ def read_png(path: Path) -> tuple[int, int, list[bytes], int]:
     rows, prev = [], bytes(stride)
     for y in range(height):
         start = y * (stride + 1)
-        kind, line = raw[start], raw[start + 1:start + 1 + stride]
+        kind, line = raw[start], raw[start + 1 : start + 1 + stride]
         if kind == 0:
             cur = line
         elif kind == 2:  # Up: bytewise (line + prev) mod 256, the whole row at once
@@ -280,9 +303,12 @@ def colours(rows: list[bytes], bpp: int) -> dict[tuple[int, int, int], int]:
 def test_browser_catches_console_errors_and_network_fetches(tmp_path):
     """The checks below can fail: a page with a script error and a remote image trips both."""
     bad = tmp_path / "bad.html"
-    bad.write_text('<!DOCTYPE html><html><head><meta charset="utf-8"><title>bad</title></head><body>'
-                   '<img src="https://example.invalid/x.png"><script>console.error("boom"); notAFunction();</script>'
-                   "</body></html>", encoding="utf-8")
+    bad.write_text(
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>bad</title></head><body>'
+        '<img src="https://example.invalid/x.png"><script>console.error("boom"); notAFunction();</script>'
+        "</body></html>",
+        encoding="utf-8",
+    )
     proc = chromium(bad, tmp_path / "bad", "--dump-dom")
     assert proc.returncode == 0, proc.stderr[-2000:]
     messages = console_messages(proc.stderr)
@@ -303,8 +329,7 @@ def test_page_renders_in_headless_chromium(site, tmp_path):
     assert dom.count("<svg") == 3 and "Agency scorecard" in dom
 
     shot = tmp_path / "page.png"
-    proc = chromium(page, tmp_path / "shot", f"--screenshot={shot}", "--window-size=1280,2000",
-                    "--hide-scrollbars")
+    proc = chromium(page, tmp_path / "shot", f"--screenshot={shot}", "--window-size=1280,2000", "--hide-scrollbars")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert console_messages(proc.stderr) == []
     assert shot.exists() and shot.stat().st_size > 10_000
@@ -315,4 +340,6 @@ def test_page_renders_in_headless_chromium(site, tmp_path):
     assert max(seen.values()) < 0.97 * width * height  # not one flat colour
     # the charts were drawn: their bar colours fill many pixels
     assert seen.get(GRANTED_GREEN, 0) > 500 and seen.get(RECEIVED_BLUE, 0) > 500, (
-        seen.get(GRANTED_GREEN), seen.get(RECEIVED_BLUE))
+        seen.get(GRANTED_GREEN),
+        seen.get(RECEIVED_BLUE),
+    )

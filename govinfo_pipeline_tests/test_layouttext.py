@@ -30,8 +30,15 @@ def values(*parts: tuple[int, str]) -> tuple[tuple[int, str], ...]:
 NOTE = at((0, "（本列数据的勾稽关系为：第一项加第二项之和，"), (40, "申请人情况"))
 # Column words at known positions: 自然人 20-22, 商业企业 26-29, 科研机构 32-35, 社会公益组织 38-43,
 # 法律服务机构 46-51, 其他 54-55, 总计 58-59.
-COLUMNS = at((20, "自然人"), (26, "商业企业"), (32, "科研机构"), (38, "社会公益组织"), (46, "法律服务机构"),
-             (54, "其他"), (58, "总计"))
+COLUMNS = at(
+    (20, "自然人"),
+    (26, "商业企业"),
+    (32, "科研机构"),
+    (38, "社会公益组织"),
+    (46, "法律服务机构"),
+    (54, "其他"),
+    (58, "总计"),
+)
 # One value under each column but 科研机构.
 SIX = values((21, "7"), (27, "2"), (40, "1"), (48, "0"), (54, "0"), (58, "10"))
 SEVEN = values((21, "3"), (27, "1"), (33, "0"), (40, "0"), (48, "0"), (54, "1"), (58, "5"))
@@ -67,15 +74,18 @@ def test_a_full_row_takes_its_values_in_order_even_where_they_lean_into_the_next
 
 
 def test_wrapped_labels_page_numbers_and_form_feeds():
-    text = "\n".join([
-        NOTE, COLUMNS,
-        at((0, "（四）无法"), (7, "1.本机关不掌握相关政府"), *SEVEN),
-        at((2, "提供"), (13, "信息")),
-        "",
-        at((26, "—2—")),
-        "\f" + at((7, "2.没有现成信息需要另行"), *SEVEN),
-        at((13, "制作")),
-    ])
+    text = "\n".join(
+        [
+            NOTE,
+            COLUMNS,
+            at((0, "（四）无法"), (7, "1.本机关不掌握相关政府"), *SEVEN),
+            at((2, "提供"), (13, "信息")),
+            "",
+            at((26, "—2—")),
+            "\f" + at((7, "2.没有现成信息需要另行"), *SEVEN),
+            at((13, "制作")),
+        ]
+    )
     layout = read_layout_text(text)
     rows = {g[0].text: g for g in layout.groups}
     assert rows["1.本机关不掌握相关政府信息"][0].raw == "1.本机关不掌握相关政府\n信息"
@@ -87,13 +97,16 @@ def test_wrapped_labels_page_numbers_and_form_feeds():
 
 
 def test_a_row_that_prints_only_its_label_is_blank():
-    text = "\n".join([
-        NOTE, COLUMNS,
-        at((4, "2.重复申请"), *SEVEN),
-        at((4, "3.要求提供公开出版物")),
-        at((4, "4.无正当理由大量反复申"), *SEVEN),
-        at((10, "请")),
-    ])
+    text = "\n".join(
+        [
+            NOTE,
+            COLUMNS,
+            at((4, "2.重复申请"), *SEVEN),
+            at((4, "3.要求提供公开出版物")),
+            at((4, "4.无正当理由大量反复申"), *SEVEN),
+            at((10, "请")),
+        ]
+    )
     rows = rows_of(text)
     assert raws(rows["3.要求提供公开出版物"]) == [""] * 7
     assert raws(rows["4.无正当理由大量反复申请"]) == ["3", "1", "0", "0", "0", "1", "5"]
@@ -101,15 +114,18 @@ def test_a_row_that_prints_only_its_label_is_blank():
 
 def test_numbers_printed_above_their_label_go_to_the_row_that_has_none():
     above = values((21, "1"), (27, "0"), (33, "0"), (40, "0"), (48, "0"), (54, "0"), (58, "1"))
-    text = "\n".join([
-        NOTE, COLUMNS,
-        at((4, "5.属于三类内部"), *SEVEN),
-        at((8, "事务信息")),
-        at(*above),
-        at((4, "6.属于四类过程")),
-        at((8, "性信息")),
-        at((4, "7.属于行政执法案卷"), *SEVEN),
-    ])
+    text = "\n".join(
+        [
+            NOTE,
+            COLUMNS,
+            at((4, "5.属于三类内部"), *SEVEN),
+            at((8, "事务信息")),
+            at(*above),
+            at((4, "6.属于四类过程")),
+            at((8, "性信息")),
+            at((4, "7.属于行政执法案卷"), *SEVEN),
+        ]
+    )
     rows = rows_of(text)
     assert raws(rows["5.属于三类内部事务信息"]) == ["3", "1", "0", "0", "0", "1", "5"]
     sixth = rows["6.属于四类过程性信息"]
@@ -119,13 +135,16 @@ def test_numbers_printed_above_their_label_go_to_the_row_that_has_none():
 
 
 def test_numbers_between_two_rows_that_both_lack_them_are_not_guessed():
-    text = "\n".join([
-        NOTE, COLUMNS,
-        at((4, "5.属于三类内部事务信息")),
-        at(*SEVEN),
-        at((4, "6.属于四类过程性信息")),
-        at((4, "7.属于行政执法案卷"), *SEVEN),
-    ])
+    text = "\n".join(
+        [
+            NOTE,
+            COLUMNS,
+            at((4, "5.属于三类内部事务信息")),
+            at(*SEVEN),
+            at((4, "6.属于四类过程性信息")),
+            at((4, "7.属于行政执法案卷"), *SEVEN),
+        ]
+    )
     rows = rows_of(text)
     assert raws(rows["5.属于三类内部事务信息"]) == []  # no cells: read as absent, never as blank
     assert raws(rows["6.属于四类过程性信息"]) == []
@@ -133,48 +152,59 @@ def test_numbers_between_two_rows_that_both_lack_them_are_not_guessed():
 
 
 def test_the_vertical_group_label_is_left_out_of_the_row_labels():
-    text = "\n".join([
-        NOTE, COLUMNS,
-        at((0, "三"), (6, "（一）予以公开"), *SEVEN),
-        at((0, "、")),
-        at((0, "本"), (6, "（二）部分公开"), *SEVEN),
-        at((0, "年")),
-    ])
+    text = "\n".join(
+        [
+            NOTE,
+            COLUMNS,
+            at((0, "三"), (6, "（一）予以公开"), *SEVEN),
+            at((0, "、")),
+            at((0, "本"), (6, "（二）部分公开"), *SEVEN),
+            at((0, "年")),
+        ]
+    )
     assert [g[0].text for g in read_layout_text(text).groups[1:]] == ["（一）予以公开", "（二）部分公开"]
 
 
 def test_a_page_without_header_keeps_the_columns_of_the_page_before_when_the_spacing_agrees():
     # Page 2 is shifted right by two; its double gap (29 -> 41) stands where 科研机构 was empty on page 1.
     page2 = values((23, "4"), (29, "0"), (41, "0"), (47, "1"), (53, "0"), (59, "5"))
-    text = "\n".join([
-        NOTE, COLUMNS,
-        at((4, "1.信访举报投诉类申请"), *SIX),
-        at((26, "—2—")),
-        "\f" + at((4, "2.重复申请"), *page2),
-    ])
+    text = "\n".join(
+        [
+            NOTE,
+            COLUMNS,
+            at((4, "1.信访举报投诉类申请"), *SIX),
+            at((26, "—2—")),
+            "\f" + at((4, "2.重复申请"), *page2),
+        ]
+    )
     assert raws(rows_of(text)["2.重复申请"]) == ["4", "0", "", "0", "1", "0", "5"]
 
 
 def test_a_page_without_header_whose_spacing_disagrees_is_not_placed():
     # Six evenly spaced values: nothing shows which column is the empty one on this page.
     page2 = values((23, "4"), (29, "0"), (35, "0"), (41, "1"), (47, "0"), (53, "5"))
-    text = "\n".join([
-        NOTE, COLUMNS,
-        at((4, "1.信访举报投诉类申请"), *SIX),
-        "\f" + at((4, "2.重复申请"), *page2),
-    ])
+    text = "\n".join(
+        [
+            NOTE,
+            COLUMNS,
+            at((4, "1.信访举报投诉类申请"), *SIX),
+            "\f" + at((4, "2.重复申请"), *page2),
+        ]
+    )
     assert raws(rows_of(text)["2.重复申请"]) == ["4", "0", "0", "1", "0", "5"]
 
 
 def test_proactive_blocks_blank_cell_and_money_with_its_unit():
-    text = "\n".join([
-        at((20, "第二十条第（八）项")),
-        at((4, "信息内容"), (20, "上一年项目数量"), (40, "本年增/减")),
-        at((4, "行政事业性收费"), (23, "6")),
-        at((20, "第二十条第（九）项")),
-        at((4, "信息内容"), (20, "采购项目数量"), (40, "采购总金额")),
-        at((4, "政府集中采购"), (22, "12"), (40, "386.52 万元")),
-    ])
+    text = "\n".join(
+        [
+            at((20, "第二十条第（八）项")),
+            at((4, "信息内容"), (20, "上一年项目数量"), (40, "本年增/减")),
+            at((4, "行政事业性收费"), (23, "6")),
+            at((20, "第二十条第（九）项")),
+            at((4, "信息内容"), (20, "采购项目数量"), (40, "采购总金额")),
+            at((4, "政府集中采购"), (22, "12"), (40, "386.52 万元")),
+        ]
+    )
     rows = rows_of(text)
     assert raws(rows["行政事业性收费"]) == ["6", ""]
     assert raws(rows["政府集中采购"]) == ["12", "386.52 万元"]
@@ -214,8 +244,15 @@ def test_review_row_that_cannot_be_placed_is_not_read():
 
 
 def test_title_drops_the_spaces_pdftotext_adds_and_prose_keeps_lines():
-    text = "\n".join([at((12, "青岚市某某局 2022 年政府信息公开工作年")), at((24, "度报告")), "",
-                      "   一、总体情况", "   2022 年，本局共收到申请 3 件。"])
+    text = "\n".join(
+        [
+            at((12, "青岚市某某局 2022 年政府信息公开工作年")),
+            at((24, "度报告")),
+            "",
+            "   一、总体情况",
+            "   2022 年，本局共收到申请 3 件。",
+        ]
+    )
     layout = read_layout_text(text)
     assert layout.title == "青岚市某某局2022年政府信息公开工作年度报告"
     assert layout.source_format == "text"

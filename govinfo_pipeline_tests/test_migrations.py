@@ -23,19 +23,30 @@ def load_first_schema(url: str) -> None:
     engine = wh.connect(url)
     migrate.upgrade(engine, "0001")
     with engine.begin() as conn:
-        conn.execute(sa.text(
-            "INSERT INTO reports (report_id, source_path, source_sha256, agency_name, report_year, template_version, "
-            "title, parse_status, quality_status, loaded_at) VALUES ('aaaaaaaaaaaaaaaa', 'old.txt', :sha, '杨舍镇', "
-            "2020, '2019', '杨舍镇2020年度报告', 'parsed', 'passed', :now)"), {"sha": "a" * 64, "now": NOW})
+        conn.execute(
+            sa.text(
+                "INSERT INTO reports (report_id, source_path, source_sha256, agency_name, report_year, "
+                "template_version, title, parse_status, quality_status, loaded_at) VALUES ('aaaaaaaaaaaaaaaa', "
+                "'old.txt', :sha, '杨舍镇', 2020, '2019', '杨舍镇2020年度报告', 'parsed', 'passed', :now)"
+            ),
+            {"sha": "a" * 64, "now": NOW},
+        )
         for col, value in (("natural_person", 23.0), ("total", 23.0)):
-            conn.execute(sa.text(
-                f"INSERT INTO report_cells (report_id, section, {wh.quote_cols(engine)['row']}, "
-                f"{wh.quote_cols(engine)['col']}, value, cell_status, raw_text, source_line) VALUES "
-                "('aaaaaaaaaaaaaaaa', 'application', 'new_received', :col, :v, 'number', '23', 107)"),
-                {"col": col, "v": value})
-        conn.execute(sa.text(
-            "INSERT INTO quality_results (report_id, rule_id, level, passed, outcome, subject, checked_at) VALUES "
-            "('aaaaaaaaaaaaaaaa', 'B3', 'error', TRUE, 'pass', 'new_received', :now)"), {"now": NOW})
+            conn.execute(
+                sa.text(
+                    f"INSERT INTO report_cells (report_id, section, {wh.quote_cols(engine)['row']}, "
+                    f"{wh.quote_cols(engine)['col']}, value, cell_status, raw_text, source_line) VALUES "
+                    "('aaaaaaaaaaaaaaaa', 'application', 'new_received', :col, :v, 'number', '23', 107)"
+                ),
+                {"col": col, "v": value},
+            )
+        conn.execute(
+            sa.text(
+                "INSERT INTO quality_results (report_id, rule_id, level, passed, outcome, subject, checked_at) VALUES "
+                "('aaaaaaaaaaaaaaaa', 'B3', 'error', TRUE, 'pass', 'new_received', :now)"
+            ),
+            {"now": NOW},
+        )
     engine.dispose()
 
 
@@ -54,7 +65,9 @@ def test_upgrade_in_place_keeps_every_row(backend, tmp_path, dagster_home, sampl
     assert rep["region"] is None or rep["region"] != rep["region"]  # the new column, NULL for old rows
     cells = read(url, "SELECT col, value, raw_text, source_line, source_page FROM report_cells ORDER BY col")
     assert cells[["col", "value", "raw_text", "source_line"]].values.tolist() == [
-        ["natural_person", 23.0, "23", 107], ["total", 23.0, "23", 107]]
+        ["natural_person", 23.0, "23", 107],
+        ["total", 23.0, "23", 107],
+    ]
     assert cells["source_page"].isna().all()
     assert len(read(url, "SELECT * FROM quality_results")) == 1
     ran = govinfo("run", "--input", str(sample_dir), "--warehouse", url, home=dagster_home)

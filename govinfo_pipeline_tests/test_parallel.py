@@ -139,6 +139,7 @@ STEPS = {"raw_files", "normalized", "facts", "warehouse_tables"}
 
 # --- the pool ----------------------------------------------------------------------------------------------------
 
+
 def test_the_warehouse_writer_pool_is_limited_in_the_instance_govinfo_creates(dagster_home):
     from govinfo_pipeline.definitions import defs
 
@@ -185,10 +186,16 @@ def test_a_killed_govinfo_run_gives_back_its_pool_slot(dagster_home):
     gone = subprocess.Popen(["true"])
     gone.wait()
     with dg.DagsterInstance.get() as instance:
-        run = instance.create_run_for_job(resolved_ingest_job(), status=dg.DagsterRunStatus.STARTED, tags={
-            "govinfo/host": socket.gethostname(), "govinfo/pid": str(gone.pid)})
-        alive = instance.create_run_for_job(resolved_ingest_job(), status=dg.DagsterRunStatus.STARTED, tags={
-            "govinfo/host": socket.gethostname(), "govinfo/pid": str(os.getpid())})
+        run = instance.create_run_for_job(
+            resolved_ingest_job(),
+            status=dg.DagsterRunStatus.STARTED,
+            tags={"govinfo/host": socket.gethostname(), "govinfo/pid": str(gone.pid)},
+        )
+        alive = instance.create_run_for_job(
+            resolved_ingest_job(),
+            status=dg.DagsterRunStatus.STARTED,
+            tags={"govinfo/host": socket.gethostname(), "govinfo/pid": str(os.getpid())},
+        )
         storage = instance.event_log_storage
         storage.initialize_concurrency_limit_to_default("warehouse_writer")
         assert storage.claim_concurrency_slot("warehouse_writer", run.run_id, "warehouse_tables").is_claimed
@@ -225,14 +232,16 @@ def test_warehouse_writers_exclude_each_other(backend, tmp_path, request):
 
 # --- several years at once ---------------------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_two_years_as_concurrent_runs_on_one_duckdb_file(corpus, reference, dagster_home, tmp_path, capsys):
     """`govinfo run --parallel 2 --executor multiprocess`: the years run as two runs at once, each step in its
     own process, all sharing one DuckDB file. Both succeed, the warehouse steps take turns (the pool), and
     the warehouse holds exactly what one plain run writes."""
     url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
-    code = cli.main(["run", "--input", str(corpus), "--warehouse", url, "--parallel", "2",
-                     "--executor", "multiprocess"])
+    code = cli.main(
+        ["run", "--input", str(corpus), "--warehouse", url, "--parallel", "2", "--executor", "multiprocess"]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert "(2019) succeeded" in out and "(2020) succeeded" in out
@@ -250,21 +259,38 @@ def test_two_years_as_concurrent_runs_on_one_duckdb_file(corpus, reference, dags
         assert a[1] <= b[0], (a, b)
         # every step ran in a child process of its own
         for run in runs:
-            pids = {rec.step_key: rec.dagster_event.pid for rec in instance.all_logs(run.run_id)
-                    if rec.dagster_event and rec.dagster_event.event_type == dg.DagsterEventType.STEP_START}
+            pids = {
+                rec.step_key: rec.dagster_event.pid
+                for rec in instance.all_logs(run.run_id)
+                if rec.dagster_event and rec.dagster_event.event_type == dg.DagsterEventType.STEP_START
+            }
             assert set(pids) == STEPS and len(set(pids.values())) == len(STEPS), pids
 
 
 def govinfo_run(folder: Path, url: str, home: Path, year: int) -> subprocess.Popen:
     env = {**os.environ, "DAGSTER_HOME": str(home)}
-    return subprocess.Popen([sys.executable, "-m", "govinfo_pipeline.cli", "run", "--input", str(folder),
-                             "--warehouse", url, "--year", str(year)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "govinfo_pipeline.cli",
+            "run",
+            "--input",
+            str(folder),
+            "--warehouse",
+            url,
+            "--year",
+            str(year),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.mark.slow
-def test_two_runs_without_a_shared_instance_write_one_postgresql_warehouse_at_once(
-        corpus, reference, tmp_path, pg_url):
+def test_two_runs_without_a_shared_instance_write_one_postgresql_warehouse_at_once(corpus, reference, tmp_path, pg_url):
     """Two `govinfo run` processes with separate Dagster instances (so no pool between them) write different
     years into the same PostgreSQL warehouse at the same time: the warehouse's own advisory locks keep every
     row, once. (DuckDB: the first test above, where the steps of both runs open the one file at once.)"""
@@ -283,6 +309,7 @@ def test_two_runs_without_a_shared_instance_write_one_postgresql_warehouse_at_on
 
 # --- Celery ------------------------------------------------------------------------------------------------------
 
+
 class Workers:
     """``dagster-celery worker start`` processes, each in a process group of its own."""
 
@@ -290,8 +317,12 @@ class Workers:
         self.names, self.queue, self.folder = names, queue, folder
         self.config = folder / "celery.yaml"
         self.config.write_text(f"execution:\n  config:\n    broker: '{BROKER}'\n    backend: 'rpc://'\n")
-        self.env = {**os.environ, "DAGSTER_HOME": str(home), "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
-                    "DAGSTER_DISABLE_TELEMETRY": "1"}
+        self.env = {
+            **os.environ,
+            "DAGSTER_HOME": str(home),
+            "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
+            "DAGSTER_DISABLE_TELEMETRY": "1",
+        }
         self.procs: list[subprocess.Popen] = []
 
     def log(self, name: str) -> Path:
@@ -300,23 +331,51 @@ class Workers:
     def start(self) -> None:
         for name in self.names:
             with self.log(name).open("wb") as fh:
-                self.procs.append(subprocess.Popen(
-                    [str(VENV_BIN / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app",
-                     "-y", str(self.config), "-n", name, "-q", self.queue, "--loglevel", "INFO",
-                     "--", "--concurrency=1", "--without-mingle", "--without-gossip"],
-                    cwd=ROOT, env=self.env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True))
+                self.procs.append(
+                    subprocess.Popen(
+                        [
+                            str(VENV_BIN / "dagster-celery"),
+                            "worker",
+                            "start",
+                            "-A",
+                            "dagster_celery.app",
+                            "-y",
+                            str(self.config),
+                            "-n",
+                            name,
+                            "-q",
+                            self.queue,
+                            "--loglevel",
+                            "INFO",
+                            "--",
+                            "--concurrency=1",
+                            "--without-mingle",
+                            "--without-gossip",
+                        ],
+                        cwd=ROOT,
+                        env=self.env,
+                        stdout=fh,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
+                )
 
     def wait_ready(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if all(f"{name}@" in text and " ready." in text
-                   for name in self.names for text in [self.log(name).read_text(errors="replace")]):
+            if all(
+                f"{name}@" in text and " ready." in text
+                for name in self.names
+                for text in [self.log(name).read_text(errors="replace")]
+            ):
                 return
             for p, name in zip(self.procs, self.names, strict=True):
                 assert p.poll() is None, f"worker {name} exited:\n{self.log(name).read_text(errors='replace')}"
             time.sleep(0.5)
-        pytest.fail("celery workers not ready:\n" + "\n".join(self.log(n).read_text(errors="replace")[-2000:]
-                                                              for n in self.names))
+        pytest.fail(
+            "celery workers not ready:\n"
+            + "\n".join(self.log(n).read_text(errors="replace")[-2000:] for n in self.names)
+        )
 
     def alive(self) -> set[str]:
         """The workers that answer a ping through the broker."""

@@ -54,24 +54,39 @@ def check_sample_warehouse(url: str) -> None:
     ay = read(url, "SELECT * FROM v_agency_year").set_index("source_path")
     # Hand-read: 杨舍镇 received 23, carried over 1, granted 9, carried 2 forward, one review.
     yang = ay.loc["003_cc3b440ac1b55c30.txt"]
-    assert (yang["applications_received"], yang["carried_over"], yang["granted"], yang["carried_forward"],
-            yang["review_total"], yang["litigation_total"]) == (23, 1, 9, 2, 1, 0)
+    assert (
+        yang["applications_received"],
+        yang["carried_over"],
+        yang["granted"],
+        yang["carried_forward"],
+        yang["review_total"],
+        yang["litigation_total"],
+    ) == (23, 1, 9, 2, 1, 0)
     assert yang["denied"] == 1  # 5.属于三类内部事务信息; the other seven denied rows are blank
     assert yang["not_processed"] is None or pd.isna(yang["not_processed"])  # all blank: not 0
     # 秀洲高新区 left its application table blank: NULL, not 0.
     assert ay.loc["004_54bad18d043e05e5.txt", ["applications_received", "processed"]].isna().all()
     assert dict(zip(ay.index, ay["quality_status"], strict=True))["001_c3f9dd7fb35767f7.txt"] == "errors"
-    cells = read(url, "SELECT * FROM v_cells WHERE source_path = '004_54bad18d043e05e5.txt' "
-                      "AND section = 'application'")
+    cells = read(
+        url, "SELECT * FROM v_cells WHERE source_path = '004_54bad18d043e05e5.txt' AND section = 'application'"
+    )
     assert set(cells["cell_status"]) == {"blank"}
     assert cells["value"].isna().all() and (cells["value_or_zero"] == 0).all()
-    money = read(url, "SELECT value, unit, raw_text, source_line FROM v_cells WHERE source_path = "
-                      "'000_78499890c9608f1e.txt' AND col = 'procurement_amount'").iloc[0]
+    money = read(
+        url,
+        "SELECT value, unit, raw_text, source_line FROM v_cells WHERE source_path = "
+        "'000_78499890c9608f1e.txt' AND col = 'procurement_amount'",
+    ).iloc[0]
     assert (money["value"], money["unit"], money["raw_text"], money["source_line"]) == (400.4, "万元", "+400.4万元", 86)
-    failed = read(url, "SELECT r.source_path, q.rule_id, q.subject FROM quality_results q "
-                       "JOIN reports r ON r.report_id = q.report_id WHERE q.passed = FALSE AND q.level = 'error'")
-    assert set(map(tuple, failed.to_numpy())) == {("001_c3f9dd7fb35767f7.txt", "B2", "total"),
-                                                  ("001_c3f9dd7fb35767f7.txt", "B3", "other")}
+    failed = read(
+        url,
+        "SELECT r.source_path, q.rule_id, q.subject FROM quality_results q "
+        "JOIN reports r ON r.report_id = q.report_id WHERE q.passed = FALSE AND q.level = 'error'",
+    )
+    assert set(map(tuple, failed.to_numpy())) == {
+        ("001_c3f9dd7fb35767f7.txt", "B2", "total"),
+        ("001_c3f9dd7fb35767f7.txt", "B3", "other"),
+    }
 
 
 def test_duckdb_end_to_end_and_idempotent(sample_dir, dagster_home, tmp_path):
@@ -97,8 +112,10 @@ def test_postgresql_end_to_end_matches_duckdb(sample_dir, dagster_home, tmp_path
     ingest(sample_dir, pg_url)
     check_sample_warehouse(pg_url)
     ingest(sample_dir, duck)
-    a, b = snapshot(pg_url, drop=("loaded_at", "checked_at", "rejected_at")), snapshot(
-        duck, drop=("loaded_at", "checked_at", "rejected_at"))
+    a, b = (
+        snapshot(pg_url, drop=("loaded_at", "checked_at", "rejected_at")),
+        snapshot(duck, drop=("loaded_at", "checked_at", "rejected_at")),
+    )
     for table in TABLES:
         pd.testing.assert_frame_equal(a[table], b[table], check_dtype=False)
 
@@ -129,8 +146,11 @@ def test_changed_file_replaces_its_report_as_one_unit(sample_dir, dagster_home, 
     assert (after.loc[untouched, "loaded_at"] == before.loc[untouched, "loaded_at"]).all()
     # The corrected cell now satisfies B3 and B2 (the total column sums to 19); only the prose's
     # "公开9件" against 7 granted (X6) still disagrees.
-    failed = read(url, f"SELECT rule_id, subject FROM quality_results WHERE report_id = "
-                       f"'{after.loc[name, 'report_id']}' AND passed = FALSE")
+    failed = read(
+        url,
+        f"SELECT rule_id, subject FROM quality_results WHERE report_id = "
+        f"'{after.loc[name, 'report_id']}' AND passed = FALSE",
+    )
     assert list(map(tuple, failed.to_numpy())) == [("X6", "granted")]
 
 
@@ -143,8 +163,12 @@ def test_bad_files_are_rejected_and_nothing_is_lost(sample_dir, dagster_home, tm
     ingest(sample_dir, url)
     assert len(read(url, "SELECT * FROM reports")) == 5
     rej = read(url, "SELECT * FROM rejections").set_index("source_path")
-    assert dict(rej["reason"]) == {"copy of 杨舍镇.txt": "duplicate_content", "empty.txt": "empty",
-                                   "junk.bin": "undecodable", "notes.txt": "not_a_report"}
+    assert dict(rej["reason"]) == {
+        "copy of 杨舍镇.txt": "duplicate_content",
+        "empty.txt": "empty",
+        "junk.bin": "undecodable",
+        "notes.txt": "not_a_report",
+    }
     original = read(url, "SELECT report_id FROM reports WHERE source_path = '003_cc3b440ac1b55c30.txt'")
     assert rej.loc["copy of 杨舍镇.txt", "duplicate_of"] == original["report_id"][0]
     assert rej["detail"].notna().all()
@@ -165,9 +189,15 @@ def test_asset_checks_show_in_the_run(sample_dir, dagster_home, tmp_path):
     url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
     result = ingest(sample_dir, url)
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
-    assert set(evaluations) == {"raw_files_suite", "normalized_reports_suite", "normalized_cells_suite",
-                                "normalized_cell_counts_suite", "raw_duplicates_suite", "facts_rule_results_suite",
-                                "warehouse_audit_suite"}
+    assert set(evaluations) == {
+        "raw_files_suite",
+        "normalized_reports_suite",
+        "normalized_cells_suite",
+        "normalized_cell_counts_suite",
+        "raw_duplicates_suite",
+        "facts_rule_results_suite",
+        "warehouse_audit_suite",
+    }
     failing = {name for name, e in evaluations.items() if not e.passed}
     assert failing == {"facts_rule_results_suite"}  # the samples' own inconsistencies: a warning
     facts = evaluations["facts_rule_results_suite"]

@@ -15,10 +15,30 @@ from govinfo_pipeline.quality import rules
 from govinfo_pipeline_tests.conftest import SAMPLES
 
 LABELS = sorted({r.label for t in codebook.TEMPLATES for s in codebook.SECTIONS for r in codebook.rows(t, s)})
-FRAGMENTS = LABELS + ["一、总体情况", "二、主动公开政府信息情况", "三、收到和处理政府信息公开申请情况",
-                      "四、政府信息公开行政复议、行政诉讼情况", "结果维持", "总计", "本年新制作数量", "本年制发件数",
-                      "第二十条第（一）项", "信息内容", "勾稽关系", "申请人情况", "2020年度", "无", "\u00a0", "+3",
-                      "1（增）", "34（减）", "400.4万元", "[bookmark: _GoBack]", "三", "、"]
+FRAGMENTS = LABELS + [
+    "一、总体情况",
+    "二、主动公开政府信息情况",
+    "三、收到和处理政府信息公开申请情况",
+    "四、政府信息公开行政复议、行政诉讼情况",
+    "结果维持",
+    "总计",
+    "本年新制作数量",
+    "本年制发件数",
+    "第二十条第（一）项",
+    "信息内容",
+    "勾稽关系",
+    "申请人情况",
+    "2020年度",
+    "无",
+    "\u00a0",
+    "+3",
+    "1（增）",
+    "34（减）",
+    "400.4万元",
+    "[bookmark: _GoBack]",
+    "三",
+    "、",
+]
 SAMPLE_LINES = (SAMPLES / "003_cc3b440ac1b55c30.txt").read_text(encoding="utf-8").split("\n")
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -92,8 +112,9 @@ def consistent_tables(draw):
         grid[("total_processed", c)] = sum(grid[(r, c)] for r in OUTCOMES)
         grid[("carried_forward", c)] = draw(st.integers(0, 20))
         grid[("carried_over", c)] = draw(st.integers(0, grid[("total_processed", c)] + grid[("carried_forward", c)]))
-        grid[("new_received", c)] = (grid[("total_processed", c)] + grid[("carried_forward", c)]
-                                     - grid[("carried_over", c)])
+        grid[("new_received", c)] = (
+            grid[("total_processed", c)] + grid[("carried_forward", c)] - grid[("carried_over", c)]
+        )
     for r in APP_ROWS:
         grid[(r, "total")] = sum(grid[(r, c)] for c in COLS)
     rows = [("application", r, c, v) for (r, c), v in grid.items()]
@@ -101,9 +122,22 @@ def consistent_tables(draw):
         parts = [draw(st.integers(0, 30)) for _ in rules.REVIEW_PARTS]
         rows += [("review_litigation", r, c, v) for c, v in zip(rules.REVIEW_PARTS, parts, strict=True)]
         rows.append(("review_litigation", r, "total", sum(parts)))
-    return pd.DataFrame([{"report_id": "r", "section": s, "row": r, "col": c, "value": float(v),
-                          "cell_status": "number", "raw_text": str(v), "source_line": 1, "unit": None}
-                         for s, r, c, v in rows])
+    return pd.DataFrame(
+        [
+            {
+                "report_id": "r",
+                "section": s,
+                "row": r,
+                "col": c,
+                "value": float(v),
+                "cell_status": "number",
+                "raw_text": str(v),
+                "source_line": 1,
+                "unit": None,
+            }
+            for s, r, c, v in rows
+        ]
+    )
 
 
 REPORT = pd.DataFrame([{"report_id": "r", "report_year": 2020, "template_version": "2019"}])
@@ -136,10 +170,12 @@ def test_rules_fail_on_perturbed_tables(cells, data):
         assert ("B3", row) in found or (col == "total" and any(r in found for r in [("B1", col), ("B2", col)]))
     else:
         assert {"review": "C1", "litigation_direct": "C2", "litigation_after_review": "C3"}[row] in {
-            r for r, _ in found}
+            r for r, _ in found
+        }
 
 
 # ---- round trip: generate, render, parse, compare ----
+
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**6), faulty=st.booleans())
@@ -152,8 +188,11 @@ def test_generated_reports_round_trip_exactly(seed, faulty):
     parsed = parse_report(decode_bytes(report.data).text)
     assert parsed.template_version == report.expected_meta["template_version"]
     assert parsed.report_year == report.expected_meta["report_year"]
-    got = [(c["section"], c["row"], c["col"], c["value"], c["unit"], c["cell_status"], c["raw_text"])
-           for c in parsed.cells]
-    want = [(c["section"], c["row"], c["col"], c["value"], c["unit"], c["cell_status"], c["raw_text"])
-            for c in report.expected_cells]
+    got = [
+        (c["section"], c["row"], c["col"], c["value"], c["unit"], c["cell_status"], c["raw_text"]) for c in parsed.cells
+    ]
+    want = [
+        (c["section"], c["row"], c["col"], c["value"], c["unit"], c["cell_status"], c["raw_text"])
+        for c in report.expected_cells
+    ]
     assert got == want

@@ -63,8 +63,9 @@ def hand_sums(doc: dict) -> dict[tuple[str, str], tuple[float, float, int]]:
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_every_sum_rule_result_matches_hand_arithmetic(sample_results, name):
-    got = sample_results[(sample_results["file"] == name) & sample_results["rule_id"].isin(
-        ["B1", "B2", "B3", "C1", "C2", "C3"])]
+    got = sample_results[
+        (sample_results["file"] == name) & sample_results["rule_id"].isin(["B1", "B2", "B3", "C1", "C2", "C3"])
+    ]
     want = hand_sums(EXPECTED[name])
     assert len(got) == len(want)
     for r in got.itertuples():
@@ -86,8 +87,9 @@ def test_prose_numbers_match_the_hand_reading(sample_results, name):
     hand = EXPECTED[name].get("prose_numbers") or []
     for r in x6.itertuples():
         line = int(r.operands.split(":")[0].removeprefix("prose line "))
-        match = [h for h in hand if h["line"] == line and float(h["prose"]) == r.expected
-                 and float(h["table"]) == r.observed]
+        match = [
+            h for h in hand if h["line"] == line and float(h["prose"]) == r.expected and float(h["table"]) == r.observed
+        ]
         assert match, (r.subject, r.expected, r.observed)
         assert bool(r.passed) == all(h["agrees"] for h in match)
     disagreements = {(r.subject, r.expected, r.observed) for r in x6.itertuples() if r.outcome == "fail"}
@@ -141,19 +143,24 @@ def test_changing_one_cell(tmp_path):
         assert lines[125] == "\t9"  # line 126: （一）予以公开, 自然人
         lines[125] = "\t10"
         return lines
+
     # The 自然人 column no longer adds up (B2), nor does the row (B3); the prose's 予以公开9件 still
     # matches the 总计 cell, which was not changed.
-    assert failures_of(corrupted(tmp_path, edit)) == {
-        ("B2", "natural_person"), ("B3", "granted")}
+    assert failures_of(corrupted(tmp_path, edit)) == {("B2", "natural_person"), ("B3", "granted")}
 
 
 def test_dropping_a_row(tmp_path):
     def edit(lines):
         assert lines[233] == "\t1.本机关不掌握相关政府信息"  # line 234, then its seven cells
         return lines[:232] + lines[241:]
+
     # Its cells are absent (K2); the outcome sum and the prose's 无法提供9件 lose its 8 cases.
     assert failures_of(corrupted(tmp_path, edit)) == {
-        ("K2", "application"), ("B2", "natural_person"), ("B2", "total"), ("X6", "unable")}
+        ("K2", "application"),
+        ("B2", "natural_person"),
+        ("B2", "total"),
+        ("X6", "unable"),
+    }
 
 
 def test_blanking_a_table(tmp_path):
@@ -162,6 +169,7 @@ def test_blanking_a_table(tmp_path):
         assert lines[start:end] == ["\t1"] + ["\t0"] * 3 + ["\t1"] + ["\t0"] * 10
         lines[start:end] = ["\t"] * 15
         return lines
+
     # The table is incomplete (K1); the prose's 行政复议有1件 no longer matches; C1-C3 have no data.
     found = failures_of(corrupted(tmp_path, edit))
     assert found == {("K1", "review_litigation"), ("X6", "review")}

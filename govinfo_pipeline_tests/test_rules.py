@@ -32,8 +32,10 @@ def test_sample_failures_match_hand_worked_arithmetic(sample_facts, name):
     mine = results[(results["file"] == name) & results["rule_id"].isin(["B1", "B2", "B3", "C1", "C2", "C3"])]
     failed = mine[mine["passed"].eq(False).fillna(False)]
     got = {(r.rule_id, r.subject, r.expected, r.observed) for r in failed.itertuples()}
-    want = {(f["rule"], f["subject"], float(f["expected"]), float(f["observed"]))
-            for f in EXPECTED[name]["arithmetic"]["failures"]}
+    want = {
+        (f["rule"], f["subject"], float(f["expected"]), float(f["observed"]))
+        for f in EXPECTED[name]["arithmetic"]["failures"]
+    }
     assert got == want
 
 
@@ -73,6 +75,7 @@ def test_per_column_rules_give_one_result_per_column(sample_facts):
 
 # ---- constructed tables: the rules hold on consistent ones and fail on perturbed ones ----
 
+
 def consistent_table(template: str = "2019") -> pd.DataFrame:
     """A table that satisfies every rule: each outcome row gets a different count per column."""
     rows = []
@@ -84,18 +87,44 @@ def consistent_table(template: str = "2019") -> pd.DataFrame:
         grid[("total_processed", c)] = sum(grid[(r, c)] for r in outcome)
         grid[("carried_forward", c)] = float(j)
         grid[("carried_over", c)] = float(j % 2)
-        grid[("new_received", c)] = grid[("total_processed", c)] + grid[("carried_forward", c)] - grid[
-            ("carried_over", c)]
+        grid[("new_received", c)] = (
+            grid[("total_processed", c)] + grid[("carried_forward", c)] - grid[("carried_over", c)]
+        )
     for r in app_rows:
         grid[(r, "total")] = sum(grid[(r, c)] for c in cols)
     for (r, c), v in grid.items():
-        rows.append({"report_id": "r1", "section": "application", "row": r, "col": c, "value": v,
-                     "cell_status": "number", "raw_text": str(int(v)), "source_line": 1, "unit": None})
-    for r, parts in {"review": [1, 2, 0, 3], "litigation_direct": [0, 0, 1, 0],
-                     "litigation_after_review": [2, 0, 0, 0]}.items():
+        rows.append(
+            {
+                "report_id": "r1",
+                "section": "application",
+                "row": r,
+                "col": c,
+                "value": v,
+                "cell_status": "number",
+                "raw_text": str(int(v)),
+                "source_line": 1,
+                "unit": None,
+            }
+        )
+    for r, parts in {
+        "review": [1, 2, 0, 3],
+        "litigation_direct": [0, 0, 1, 0],
+        "litigation_after_review": [2, 0, 0, 0],
+    }.items():
         for c, v in zip(rules.REVIEW_PARTS + ("total",), parts + [sum(parts)], strict=True):
-            rows.append({"report_id": "r1", "section": "review_litigation", "row": r, "col": c, "value": float(v),
-                         "cell_status": "number", "raw_text": str(v), "source_line": 1, "unit": None})
+            rows.append(
+                {
+                    "report_id": "r1",
+                    "section": "review_litigation",
+                    "row": r,
+                    "col": c,
+                    "value": float(v),
+                    "cell_status": "number",
+                    "raw_text": str(v),
+                    "source_line": 1,
+                    "unit": None,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -119,8 +148,10 @@ def set_cell(cells: pd.DataFrame, row: str, col: str, **changes) -> pd.DataFrame
 
 @pytest.mark.parametrize("template", ["2019", "2021"])
 def test_consistent_tables_pass(template):
-    res = rules.evaluate(REPORT.assign(template_version=template, report_year=2022 if template == "2021" else 2020),
-                         consistent_table(template))
+    res = rules.evaluate(
+        REPORT.assign(template_version=template, report_year=2022 if template == "2021" else 2020),
+        consistent_table(template),
+    )
     assert not (res["passed"] == False).any()  # noqa: E712
     sums = res[res["rule_id"].isin(["B1", "B2", "B3", "C1", "C2", "C3"])]
     assert set(sums["outcome"]) == {"pass"}

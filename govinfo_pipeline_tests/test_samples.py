@@ -87,8 +87,11 @@ def test_every_cell(parsed, name):
     wrong = []
     for key, (value, unit, status) in want.items():
         cell = got[key]
-        ok = cell["cell_status"] == status and cell["unit"] == unit and (
-            cell["value"] == pytest.approx(value) if value is not None else cell["value"] is None)
+        ok = (
+            cell["cell_status"] == status
+            and cell["unit"] == unit
+            and (cell["value"] == pytest.approx(value) if value is not None else cell["value"] is None)
+        )
         if not ok:
             wrong.append((key, (value, unit, status), (cell["value"], cell["unit"], cell["cell_status"])))
     assert wrong == []

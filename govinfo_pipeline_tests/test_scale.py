@@ -45,11 +45,19 @@ def test_gx_validates_a_few_deciding_rows_however_many_cells(corpus):
 
 def _held(raw: pd.DataFrame, year: int = 2020) -> pd.DataFrame:
     """What the warehouse would hold after loading ``raw``: one report per file."""
-    return pd.DataFrame({
-        "report_id": [parse_batch.report_id_for(h) for h in raw["source_sha256"]], "source_path": raw["source_path"],
-        "source_sha256": raw["source_sha256"], "parser_version": report.PARSER_VERSION,
-        "source_size": raw["source_size"], "source_mtime_ns": raw["source_mtime_ns"], "report_year": year,
-        "source_format": raw["source_format"], "loaded_at": pd.Timestamp("2026-01-01")})
+    return pd.DataFrame(
+        {
+            "report_id": [parse_batch.report_id_for(h) for h in raw["source_sha256"]],
+            "source_path": raw["source_path"],
+            "source_sha256": raw["source_sha256"],
+            "parser_version": report.PARSER_VERSION,
+            "source_size": raw["source_size"],
+            "source_mtime_ns": raw["source_mtime_ns"],
+            "report_year": year,
+            "source_format": raw["source_format"],
+            "loaded_at": pd.Timestamp("2026-01-01"),
+        }
+    )
 
 
 def test_unchanged_files_are_not_read_again(sample_dir):
@@ -63,7 +71,8 @@ def test_unchanged_files_are_not_read_again(sample_dir):
     stat = touched.stat()
     os.utime(touched, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # same bytes, new mtime
     again = sources.mark_unchanged(sources.read_files(sources.discover(folder), held=held), held).set_index(
-        "source_path")
+        "source_path"
+    )
     assert again.loc[edited.name, "read"] and not again.loc[edited.name, "unchanged"]
     assert again.loc[touched.name, "read"] and again.loc[touched.name, "unchanged"]  # read, hash is the same
     others = again.drop(index=[edited.name, touched.name])
@@ -88,7 +97,7 @@ def test_batches_never_separate_identical_files(tmp_path):
     assert sorted(f.rel for b in cut for f in b) == sorted(f.rel for f in files)
     groups = [{f.path.stat().st_size for f in b} for b in cut]
     for i, a in enumerate(groups):
-        for b in groups[i + 1:]:
+        for b in groups[i + 1 :]:
             assert not a & b  # one size, one batch
     # sorted sizes 1 2 3 | 3 3 3 (full, but the next file has the same size: it stays) | 5 7 7 | 9
     assert [len(b) for b in cut] == [6, 3, 1]
@@ -103,18 +112,26 @@ def _with_copies(batch: dict) -> dict:
     reports = batch["reports"].sort_values("report_id").reset_index(drop=True)
     copies = []
     for k, scope in enumerate(("other_body", "next_year")):
-        src = reports.iloc[k * 40:(k + 1) * 40]
+        src = reports.iloc[k * 40 : (k + 1) * 40]
         new_id = {rid: f"z{k}{rid[:14]}" for rid in src["report_id"]}  # not hex: never an existing id
         rep = src.assign(report_id=src["report_id"].map(new_id), source_path="copy/" + src["source_path"] + str(k))
         if scope == "other_body":
             rep = rep.assign(agency_id="copy" + rep["agency_id"].str[4:])
         else:
             rep = rep.assign(report_year=rep["report_year"] + 1)
-        copies.append({"reports": rep} | {
-            name: batch[name][batch[name]["report_id"].isin(new_id)].assign(
-                report_id=lambda d, m=new_id: d["report_id"].map(m)) for name in FRAMES[1:]})
-    return {name: pd.concat([frame, *(c[name] for c in copies)], ignore_index=True) if name in FRAMES else frame
-            for name, frame in batch.items()}
+        copies.append(
+            {"reports": rep}
+            | {
+                name: batch[name][batch[name]["report_id"].isin(new_id)].assign(
+                    report_id=lambda d, m=new_id: d["report_id"].map(m)
+                )
+                for name in FRAMES[1:]
+            }
+        )
+    return {
+        name: pd.concat([frame, *(c[name] for c in copies)], ignore_index=True) if name in FRAMES else frame
+        for name, frame in batch.items()
+    }
 
 
 def test_copy_paste_judged_batch_by_batch_equals_judging_all_at_once(corpus, tmp_path):
@@ -135,10 +152,14 @@ def test_copy_paste_judged_batch_by_batch_equals_judging_all_at_once(corpus, tmp
 
     def contents(engine) -> dict:
         with engine.connect() as conn:
-            return {sql: sorted(map(tuple, conn.execute(sa.text(sql)).fetchall())) for sql in (
-                "SELECT report_id, other_report_id, scope, ROUND(score, 6) FROM report_similarity",
-                "SELECT report_id, subject, passed, observed, operands FROM quality_results WHERE rule_id = 'S1'",
-                "SELECT report_id, quality_status FROM reports")}
+            return {
+                sql: sorted(map(tuple, conn.execute(sa.text(sql)).fetchall()))
+                for sql in (
+                    "SELECT report_id, other_report_id, scope, ROUND(score, 6) FROM report_similarity",
+                    "SELECT report_id, subject, passed, observed, operands FROM quality_results WHERE rule_id = 'S1'",
+                    "SELECT report_id, quality_status FROM reports",
+                )
+            }
 
     at_once = wh.connect(f"duckdb:///{tmp_path / 'once.duckdb'}")
     wh.ensure_schema(at_once)
@@ -189,16 +210,41 @@ def test_looking_up_given_files_finds_what_the_walk_finds(tmp_path):
     os.symlink(outside / "dir", root / "linked_dir")
     os.symlink(root / "missing", root / "dangling.txt")
     walk = sources.discover(root)
-    asked = ["a.txt", "2020/b.txt", "2020/sub/报告 (副本).txt", ".hidden/c.txt", ".dot.txt", "a..b.txt",
-             "leaves.txt", "2020/inside.txt", "linked_dir/f.txt", "linked_dir", "dangling.txt", "2020",
-             "../out/secret.txt", "2020/../a.txt", "./a.txt", "nope.txt", "2020//b.txt", "",
-             "/a.txt", str(root / "a.txt"), "//a.txt"]
+    asked = [
+        "a.txt",
+        "2020/b.txt",
+        "2020/sub/报告 (副本).txt",
+        ".hidden/c.txt",
+        ".dot.txt",
+        "a..b.txt",
+        "leaves.txt",
+        "2020/inside.txt",
+        "linked_dir/f.txt",
+        "linked_dir",
+        "dangling.txt",
+        "2020",
+        "../out/secret.txt",
+        "2020/../a.txt",
+        "./a.txt",
+        "nope.txt",
+        "2020//b.txt",
+        "",
+        "/a.txt",
+        str(root / "a.txt"),
+        "//a.txt",
+    ]
     for only in ([a] for a in asked):
         assert sources.discover(root, only=only) == [f for f in walk if f.rel in set(only)], only
     assert sources.discover(root, only=asked) == [f for f in walk if f.rel in set(asked)]
     assert {f.rel for f in sources.discover(root, only=asked)} == {
-        "a.txt", "2020/b.txt", "2020/sub/报告 (副本).txt", "a..b.txt", "leaves.txt", "2020/inside.txt",
-        "dangling.txt"}
+        "a.txt",
+        "2020/b.txt",
+        "2020/sub/报告 (副本).txt",
+        "a..b.txt",
+        "leaves.txt",
+        "2020/inside.txt",
+        "dangling.txt",
+    }
     assert next(f for f in sources.discover(root, only=["leaves.txt"])).reject[0] == "outside_input"
 
 

@@ -19,8 +19,15 @@ SUITES = gx.suite_names()
 
 
 def test_there_is_a_suite_per_stage():
-    assert {"raw_files", "raw_duplicates", "normalized_reports", "normalized_cells", "normalized_cell_counts",
-            "facts_rule_results", "warehouse_audit"} == set(SUITES)
+    assert {
+        "raw_files",
+        "raw_duplicates",
+        "normalized_reports",
+        "normalized_cells",
+        "normalized_cell_counts",
+        "facts_rule_results",
+        "warehouse_audit",
+    } == set(SUITES)
 
 
 @pytest.mark.parametrize("name", SUITES)
@@ -31,10 +38,13 @@ def test_every_expectation_loads(name):
 
 
 def test_an_unknown_expectation_is_an_error_not_a_log_line(tmp_path, monkeypatch):
-    bad = {"name": "bad", "expectations": [
-        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "a"}},
-        {"type": "expect_column_values_to_be_wonderful", "kwargs": {"column": "a"}},
-    ]}
+    bad = {
+        "name": "bad",
+        "expectations": [
+            {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "a"}},
+            {"type": "expect_column_values_to_be_wonderful", "kwargs": {"column": "a"}},
+        ],
+    }
     (tmp_path / "bad.json").write_text(json.dumps(bad), encoding="utf-8")
     monkeypatch.setattr(gx, "expectations_dir", lambda: tmp_path)
     gx.load_suite.cache_clear()
@@ -134,15 +144,21 @@ def test_unaccounted_duplicate_fails():
 def test_schema_checks_are_blocking_and_the_audit_is_not():
     specs = {spec.name: spec for a in defs().assets for spec in a.check_specs}
     assert {n for n, s in specs.items() if s.blocking} == {
-        "raw_files_suite", "normalized_reports_suite", "normalized_cells_suite", "normalized_cell_counts_suite",
-        "raw_duplicates_suite", "facts_rule_results_suite"}
+        "raw_files_suite",
+        "normalized_reports_suite",
+        "normalized_cells_suite",
+        "normalized_cell_counts_suite",
+        "raw_duplicates_suite",
+        "facts_rule_results_suite",
+    }
     assert specs["warehouse_audit_suite"].blocking is False
 
 
 def test_a_critical_failure_is_an_error_check_result(stages):
     ctx = dg.build_asset_context()
-    result = gx_checks.run_suite(ctx, corrupt_cells(stages, "duplicate_row"), "normalized_cells",
-                                 ["normalized", "cells"])
+    result = gx_checks.run_suite(
+        ctx, corrupt_cells(stages, "duplicate_row"), "normalized_cells", ["normalized", "cells"]
+    )
     assert result.passed is False
     assert result.severity == dg.AssetCheckSeverity.ERROR
     assert result.metadata["unsuccessful"].value >= 1
@@ -180,10 +196,10 @@ def test_the_deciding_rows_give_the_whole_frames_verdict(stages, kind):
     assert len(deciding) < len(view)
     whole, small = gx.validate(view, "normalized_cells"), gx.validate(deciding, "normalized_cells")
     assert whole.success == small.success == (kind is None)
-    key = [(f["expectation"], f["kwargs"].get("column"), str(f["kwargs"].get("row_condition")))
-           for f in whole.failures]
-    assert key == [(f["expectation"], f["kwargs"].get("column"), str(f["kwargs"].get("row_condition")))
-                   for f in small.failures]
+    key = [(f["expectation"], f["kwargs"].get("column"), str(f["kwargs"].get("row_condition"))) for f in whole.failures]
+    assert key == [
+        (f["expectation"], f["kwargs"].get("column"), str(f["kwargs"].get("row_condition"))) for f in small.failures
+    ]
 
 
 def test_the_deciding_rows_of_rule_results_keep_every_failure(stages):

@@ -47,11 +47,22 @@ def _ingest(folder, counts) -> SimpleNamespace:
     normalized = parse_batch.normalize(raw)
     facts = rules.check(normalized)
     # GB18030 files the decoder reads line by line as "mixed" (see test_gb18030_lines_that_look_like_utf8)
-    trap = {name for name, f in oracle["files"].items()
-            if f["encoding"] == "gb18030" and _utf8_lookalike_lines((folder / name).read_bytes())}
+    trap = {
+        name
+        for name, f in oracle["files"].items()
+        if f["encoding"] == "gb18030" and _utf8_lookalike_lines((folder / name).read_bytes())
+    }
     by_path = normalized["reports"].set_index("source_path")
-    return SimpleNamespace(folder=folder, counts=counts, oracle=oracle, raw=raw, normalized=normalized,
-                           facts=facts, trap=trap, by_path=by_path)
+    return SimpleNamespace(
+        folder=folder,
+        counts=counts,
+        oracle=oracle,
+        raw=raw,
+        normalized=normalized,
+        facts=facts,
+        trap=trap,
+        by_path=by_path,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +86,9 @@ def trap_corpus(tmp_path_factory):
 
 def _cell_mismatches(corpus, names) -> list[tuple]:
     cells = corpus.normalized["cells"]
-    got = {(r.report_id, r.section, r.row, r.col): (r.value, r.unit, r.cell_status, r.raw_text)
-           for r in cells.itertuples()}
+    got = {
+        (r.report_id, r.section, r.row, r.col): (r.value, r.unit, r.cell_status, r.raw_text) for r in cells.itertuples()
+    }
     codes = corpus.oracle["cell_codes"]
     bad = []
     for name in names:
@@ -88,7 +100,8 @@ def _cell_mismatches(corpus, names) -> list[tuple]:
                 continue
             gv, gu, gs, graw = g
             same_value = (value is None and (gv is None or math.isnan(gv))) or (
-                value is not None and gv is not None and abs(gv - value) <= 1e-9)
+                value is not None and gv is not None and abs(gv - value) <= 1e-9
+            )
             same_unit = (unit is None and (gu is None or gu is pd.NA or gu != gu)) or gu == unit
             if not (same_value and same_unit and gs == status and graw == raw):
                 bad.append((name, f"{s}.{r}.{c}", raw, (value, unit, status), (gv, gu, gs, graw)))
@@ -185,8 +198,12 @@ def test_planted_failures_are_found_and_nothing_else_fails(corpus):
 
 def test_every_planted_failure_is_found(corpus):
     failures = _failures(corpus)
-    missed = [(name, tuple(p)) for name, f in corpus.oracle["files"].items() for p in f["planted"]
-              if tuple(p) not in failures[name]]
+    missed = [
+        (name, tuple(p))
+        for name, f in corpus.oracle["files"].items()
+        for p in f["planted"]
+        if tuple(p) not in failures[name]
+    ]
     assert missed == []
     found_rules = Counter(rule for f in corpus.oracle["files"].values() for rule, _ in f["planted"])
     assert set(found_rules) == set(synth.FAULT_KINDS)
@@ -196,8 +213,11 @@ def test_reports_without_a_planted_failure_have_no_error(corpus):
     res = corpus.facts["results"]
     errors = res[res["passed"].eq(False).fillna(False) & (res["level"] == "error")]
     paths = corpus.normalized["reports"].set_index("report_id")["source_path"]
-    offenders = sorted({paths[r] for r in errors["report_id"]} - {
-        name for name, f in corpus.oracle["files"].items() if f["planted"]} - corpus.trap)
+    offenders = sorted(
+        {paths[r] for r in errors["report_id"]}
+        - {name for name, f in corpus.oracle["files"].items() if f["planted"]}
+        - corpus.trap
+    )
     assert offenders == []
     status = corpus.facts["status"].assign(path=lambda d: d["report_id"].map(paths)).set_index("path")
     for name, f in corpus.oracle["files"].items():
@@ -248,10 +268,27 @@ def test_variety_of_the_text(corpus):
     assert any(r.endswith("（增）") for r in raws) and any(r.endswith("（减）") for r in raws)
     assert any(r.startswith("+") and r[1:].isdigit() for r in raws)
     assert any(r.endswith("万元") for r in raws) and any(r.endswith("元") and not r.endswith("万元") for r in raws)
-    for needle in ("本年新\n制作数量", "结果\n维持", "三\n、\n本\n年", "本年制发件数", "本年废止件数", "现行有效件数",
-                   "本年处理决定数量", "本年收费金额（单位：万元）", "1.申请人无正当理由逾期不补正", "3.其他",
-                   "新收到政府信息公开申请共计", "上年度结转", "共办结", "予以公开", "件结转下一年度继续办理",
-                   "提起行政复议有", "一、总体情况", "3、 收到和处理政府信息公开申请情况", "\r\n"):
+    for needle in (
+        "本年新\n制作数量",
+        "结果\n维持",
+        "三\n、\n本\n年",
+        "本年制发件数",
+        "本年废止件数",
+        "现行有效件数",
+        "本年处理决定数量",
+        "本年收费金额（单位：万元）",
+        "1.申请人无正当理由逾期不补正",
+        "3.其他",
+        "新收到政府信息公开申请共计",
+        "上年度结转",
+        "共办结",
+        "予以公开",
+        "件结转下一年度继续办理",
+        "提起行政复议有",
+        "一、总体情况",
+        "3、 收到和处理政府信息公开申请情况",
+        "\r\n",
+    ):
         assert needle in texts, needle
 
 
@@ -259,7 +296,8 @@ def test_deterministic():
     a = list(synth.generate(60, seed=7))
     b = list(synth.generate(60, seed=7))
     assert [(r.name, r.data, r.planted, r.expected_cells) for r in a] == [
-        (r.name, r.data, r.planted, r.expected_cells) for r in b]
+        (r.name, r.data, r.planted, r.expected_cells) for r in b
+    ]
     c = list(synth.generate(60, seed=8))
     assert [r.data for r in a] != [r.data for r in c]
     # report i depends only on (seed, i): a smaller corpus is a prefix of a larger one

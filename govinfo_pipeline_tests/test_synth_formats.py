@@ -23,8 +23,10 @@ SEED = 424242
 
 
 def test_split_dump_reads_the_generators_layout():
-    dump = ("报告标题\n一、总体情况\n\t信息内容\n\t本年新\n制作数量\n\t对外公开总数量\n\n\t规章\n\t0\n\t\u00a0\n\n"
-            "三、收到和处理政府信息公开申请情况\n\t三\n、\n本\n\t1\n")
+    dump = (
+        "报告标题\n一、总体情况\n\t信息内容\n\t本年新\n制作数量\n\t对外公开总数量\n\n\t规章\n\t0\n\t\u00a0\n\n"
+        "三、收到和处理政府信息公开申请情况\n\t三\n、\n本\n\t1\n"
+    )
     blocks = synth_formats.split_dump(dump)
     assert [b.text for b in blocks] == ["报告标题", "一、总体情况", None, "三、收到和处理政府信息公开申请情况", None]
     assert blocks[2].rows == [["信息内容", "本年新\n制作数量", "对外公开总数量"], ["规章", "0", "\u00a0"]]
@@ -63,7 +65,8 @@ def test_files_are_what_their_names_say(corpus):
     told = dict(zip(raw["source_path"], raw["source_format"], strict=True))
     expected = {"txt": "text", "html": "html", "docx": "docx", "pdf": "pdf"}
     assert {name: told[name] for name in oracle["files"]} == {
-        name: expected[name.rsplit(".", 1)[1]] for name in oracle["files"]}
+        name: expected[name.rsplit(".", 1)[1]] for name in oracle["files"]
+    }
     assert {f["template_version"] for f in oracle["files"].values()} == {"2019", "2021"}
 
 
@@ -106,7 +109,10 @@ def test_metadata_in_every_format(corpus):
     for name, f in oracle["files"].items():
         r = reports.loc[name]
         assert (r["agency_name"], r["report_year"], r["template_version"]) == (
-            f["agency_name"], f["report_year"], f["template_version"]), name
+            f["agency_name"],
+            f["report_year"],
+            f["template_version"],
+        ), name
 
 
 def test_rendering_is_deterministic():

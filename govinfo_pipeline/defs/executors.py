@@ -54,6 +54,11 @@ if DEFAULT not in EXECUTORS:
 def govinfo_executor(init_context: dg.InitExecutorContext) -> dg.Executor:
     ((name, config),) = init_context.executor_config.items()
     target = EXECUTORS[name]
-    return target.executor_creation_fn(dg.InitExecutorContext(
-        job=init_context.job, executor_def=target, executor_config=config, instance=init_context.instance,
-    ))
+    return target.executor_creation_fn(
+        dg.InitExecutorContext(
+            job=init_context.job,
+            executor_def=target,
+            executor_config=config,
+            instance=init_context.instance,
+        )
+    )

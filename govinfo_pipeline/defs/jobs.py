@@ -13,7 +13,9 @@ from govinfo_pipeline.defs.resources import SourceFolder
 from govinfo_pipeline.parse.sources import discover, read_files, read_manifest
 
 ingest_job = dg.define_asset_job(
-    "ingest", selection=dg.AssetSelection.all(), partitions_def=year_partitions,
+    "ingest",
+    selection=dg.AssetSelection.all(),
+    partitions_def=year_partitions,
     description="Raw files → normalized cells → rule results → warehouse, for the selected years.",
     executor_def=govinfo_executor,
 )
@@ -28,8 +30,12 @@ def resolved_ingest_job() -> dg.JobDefinition:
 
 
 # Annual reports are due by 31 March (Regulation art. 49); ingest the previous year on 1 April.
-@dg.schedule(job=ingest_job, cron_schedule="0 6 1 4 *", execution_timezone="Asia/Shanghai",
-             default_status=dg.DefaultScheduleStatus.STOPPED)
+@dg.schedule(
+    job=ingest_job,
+    cron_schedule="0 6 1 4 *",
+    execution_timezone="Asia/Shanghai",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)
 def annual_ingest(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     year = str((context.scheduled_execution_time or dt.datetime.now()).year - 1)
     return dg.RunRequest(run_key=f"annual-{year}", partition_key=year)
@@ -66,9 +72,12 @@ def new_files(context: dg.SensorEvaluationContext, source: SourceFolder):
     for year, rels in sorted(by_year.items()):
         files = sorted(rels) if len(rels) <= MAX_FILES_PER_RUN_REQUEST else []
         digest = hashlib.sha256(json.dumps([year, [current[r] for r in sorted(rels)], sorted(rels)]).encode())
-        requests.append(dg.RunRequest(
-            run_key=f"files-{year}-{digest.hexdigest()[:16]}", partition_key=year,
-            run_config={"ops": {"raw_files": {"config": {"files": files}}}},
-            tags={"govinfo/changed_files": str(len(rels))},
-        ))
+        requests.append(
+            dg.RunRequest(
+                run_key=f"files-{year}-{digest.hexdigest()[:16]}",
+                partition_key=year,
+                run_config={"ops": {"raw_files": {"config": {"files": files}}}},
+                tags={"govinfo/changed_files": str(len(rels))},
+            )
+        )
     return dg.SensorResult(run_requests=requests, cursor=json.dumps(current))

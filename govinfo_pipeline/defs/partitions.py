@@ -7,9 +7,7 @@ import dagster as dg
 
 FIRST_YEAR = "2008"  # the Regulation took effect on 2008-05-01
 
-year_partitions = dg.TimeWindowPartitionsDefinition(
-    start=FIRST_YEAR, fmt="%Y", cron_schedule="0 0 1 1 *", end_offset=1
-)
+year_partitions = dg.TimeWindowPartitionsDefinition(start=FIRST_YEAR, fmt="%Y", cron_schedule="0 0 1 1 *", end_offset=1)
 # A backfill over several years runs as one run; assets read context.partition_keys.
 batch_policy = dg.BackfillPolicy.single_run()
 

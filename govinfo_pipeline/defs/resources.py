@@ -85,9 +85,10 @@ def batch_dir() -> str:
 
 @dg.definitions
 def resources() -> dg.Definitions:
-    return dg.Definitions(resources={
-        "source": SourceFolder(path=settings.input_dir(), max_file_bytes=settings.max_file_bytes()),
-        "warehouse": Warehouse(url=settings.warehouse_url()),
-        "io_manager": BatchIOManager(base_dir=batch_dir()),
-    })
-
+    return dg.Definitions(
+        resources={
+            "source": SourceFolder(path=settings.input_dir(), max_file_bytes=settings.max_file_bytes()),
+            "warehouse": Warehouse(url=settings.warehouse_url()),
+            "io_manager": BatchIOManager(base_dir=batch_dir()),
+        }
+    )

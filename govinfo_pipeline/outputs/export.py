@@ -23,8 +23,17 @@ from govinfo_pipeline import store as wh
 from govinfo_pipeline.parse import codebook
 
 FORMATS = ("csv", "parquet")
-CONTRACT_TABLES = ("reports", "report_cells", "report_sections", "quality_results", "rejections",
-                   "report_prose_numbers", "validations", "agencies", "agency_aliases")
+CONTRACT_TABLES = (
+    "reports",
+    "report_cells",
+    "report_sections",
+    "quality_results",
+    "rejections",
+    "report_prose_numbers",
+    "validations",
+    "agencies",
+    "agency_aliases",
+)
 # Deterministic row order in the files (columns that exist in every schema version).
 ORDER_BY = {
     "reports": ("report_id",),
@@ -52,8 +61,24 @@ EXTRA_RULES = {
     "K2": {"level": "warning", "text": "cells missing from the report altogether (cell_status 'absent')"},
 }
 
-DICTIONARY_COLUMNS = ["entry", "code", "section", "section_label", "row", "row_label", "row_group", "col",
-                      "col_label", "col_group", "templates", "kind", "unit", "level", "text", "note"]
+DICTIONARY_COLUMNS = [
+    "entry",
+    "code",
+    "section",
+    "section_label",
+    "row",
+    "row_label",
+    "row_group",
+    "col",
+    "col_label",
+    "col_group",
+    "templates",
+    "kind",
+    "unit",
+    "level",
+    "text",
+    "note",
+]
 
 
 @dataclass(frozen=True)
@@ -66,23 +91,50 @@ class Exported:
 
 # ---- reading ----------------------------------------------------------------------------------------------------
 
+
 def sources(engine: sa.Engine) -> dict[str, str]:
     """Every contract table and view -> the SELECT that reads it, ordered for stable files."""
     quote = engine.dialect.identifier_preparer.quote
     out = {t: f"SELECT * FROM {t}" for t in CONTRACT_TABLES}
     out.update({name: f"SELECT * FROM ({sql}) v" for name, sql in wh.view_sql(engine).items()})
-    return {name: sql + (" ORDER BY " + ", ".join(quote(c) for c in ORDER_BY[name]) if name in ORDER_BY else "")
-            for name, sql in out.items()}
+    return {
+        name: sql + (" ORDER BY " + ", ".join(quote(c) for c in ORDER_BY[name]) if name in ORDER_BY else "")
+        for name, sql in out.items()
+    }
 
 
-_PG_TYPES = {16: pa.bool_(), 20: pa.int64(), 21: pa.int16(), 23: pa.int32(), 25: pa.string(), 1042: pa.string(),
-             1043: pa.string(), 700: pa.float64(), 701: pa.float64(), 1700: pa.float64(), 1082: pa.date32(),
-             1114: pa.timestamp("us"), 1184: pa.timestamp("us", tz="UTC")}
-_DUCK_TYPES = {"BOOLEAN": pa.bool_(), "TINYINT": pa.int8(), "SMALLINT": pa.int16(), "INTEGER": pa.int32(),
-               "BIGINT": pa.int64(), "HUGEINT": pa.int64(), "UTINYINT": pa.int16(), "USMALLINT": pa.int32(),
-               "UINTEGER": pa.int64(), "FLOAT": pa.float64(), "DOUBLE": pa.float64(), "VARCHAR": pa.string(),
-               "DATE": pa.date32(), "TIMESTAMP": pa.timestamp("us"),
-               "TIMESTAMP WITH TIME ZONE": pa.timestamp("us", tz="UTC")}
+_PG_TYPES = {
+    16: pa.bool_(),
+    20: pa.int64(),
+    21: pa.int16(),
+    23: pa.int32(),
+    25: pa.string(),
+    1042: pa.string(),
+    1043: pa.string(),
+    700: pa.float64(),
+    701: pa.float64(),
+    1700: pa.float64(),
+    1082: pa.date32(),
+    1114: pa.timestamp("us"),
+    1184: pa.timestamp("us", tz="UTC"),
+}
+_DUCK_TYPES = {
+    "BOOLEAN": pa.bool_(),
+    "TINYINT": pa.int8(),
+    "SMALLINT": pa.int16(),
+    "INTEGER": pa.int32(),
+    "BIGINT": pa.int64(),
+    "HUGEINT": pa.int64(),
+    "UTINYINT": pa.int16(),
+    "USMALLINT": pa.int32(),
+    "UINTEGER": pa.int64(),
+    "FLOAT": pa.float64(),
+    "DOUBLE": pa.float64(),
+    "VARCHAR": pa.string(),
+    "DATE": pa.date32(),
+    "TIMESTAMP": pa.timestamp("us"),
+    "TIMESTAMP WITH TIME ZONE": pa.timestamp("us", tz="UTC"),
+}
 
 
 def _arrow_type(dialect: str, type_code: object) -> pa.DataType | None:
@@ -179,6 +231,7 @@ def export(engine: sa.Engine, out_dir: Path | str, fmt: str = "csv", chunk_rows:
 
 # ---- data dictionary ----------------------------------------------------------------------------------------------
 
+
 def _labels(entries: list[dict], key: str) -> dict[str, dict]:
     return {e[key]: e for e in entries}
 
@@ -208,13 +261,24 @@ def cell_dictionary() -> pd.DataFrame:
                     else:
                         row_group = rl_rows[r.row].get("group")
                         col_label, col_group = rl_cols[c]["label"], rl_cols[c].get("group")
-                    e = entries.setdefault((section, r.row, c), {
-                        "entry": "cell", "code": f"{section}.{r.row}.{c}", "section": section,
-                        "section_label": section_label.get(section), "row": r.row, "row_label": {},
-                        "row_group": row_group, "col": c, "col_label": {}, "col_group": col_group,
-                        "templates": [], "kind": spec.kind,
-                        "unit": spec.default_unit or ("元 or 万元, as written" if spec.kind == "money" else None),
-                    })
+                    e = entries.setdefault(
+                        (section, r.row, c),
+                        {
+                            "entry": "cell",
+                            "code": f"{section}.{r.row}.{c}",
+                            "section": section,
+                            "section_label": section_label.get(section),
+                            "row": r.row,
+                            "row_label": {},
+                            "row_group": row_group,
+                            "col": c,
+                            "col_label": {},
+                            "col_group": col_group,
+                            "templates": [],
+                            "kind": spec.kind,
+                            "unit": spec.default_unit or ("元 or 万元, as written" if spec.kind == "money" else None),
+                        },
+                    )
                     e["templates"].append(template)
                     e["row_label"][template] = r.label
                     e["col_label"][template] = col_label
@@ -222,8 +286,11 @@ def cell_dictionary() -> pd.DataFrame:
     for e in entries.values():
         for key in ("row_label", "col_label"):  # one label, or each template's when they differ
             labels = e[key]
-            e[key] = (next(iter(labels.values())) if len(set(labels.values())) == 1
-                      else "; ".join(f"{t}: {lab}" for t, lab in labels.items()))
+            e[key] = (
+                next(iter(labels.values()))
+                if len(set(labels.values())) == 1
+                else "; ".join(f"{t}: {lab}" for t, lab in labels.items())
+            )
         e["templates"] = ",".join(e["templates"])
         rows.append(e)
     return pd.DataFrame(rows, columns=DICTIONARY_COLUMNS)
@@ -231,11 +298,20 @@ def cell_dictionary() -> pd.DataFrame:
 
 def rule_dictionary() -> pd.DataFrame:
     """Every rule id with its level and text (the codebook's, and the rules the engine adds)."""
-    rows = [{"entry": "rule", "code": rid, "level": r["level"], "text": r["text"]}
-            for rid, r in codebook.rules().items()]
-    rows += [{"entry": "rule", "code": rid, "level": r["level"], "text": r["text"],
-              "note": "reported by the rules engine; not in codebook.yaml"}
-             for rid, r in EXTRA_RULES.items() if rid not in codebook.rules()]
+    rows = [
+        {"entry": "rule", "code": rid, "level": r["level"], "text": r["text"]} for rid, r in codebook.rules().items()
+    ]
+    rows += [
+        {
+            "entry": "rule",
+            "code": rid,
+            "level": r["level"],
+            "text": r["text"],
+            "note": "reported by the rules engine; not in codebook.yaml",
+        }
+        for rid, r in EXTRA_RULES.items()
+        if rid not in codebook.rules()
+    ]
     return pd.DataFrame(rows, columns=DICTIONARY_COLUMNS)
 
 
@@ -259,12 +335,16 @@ def dictionary_markdown(files: list[Exported] | None = None) -> str:
     cb = codebook.load()
     cells = cell_dictionary()
     rules = rule_dictionary()
-    lines = ["# govinfo warehouse — data dictionary", "",
-             "Generated from `govinfo_pipeline/codebook.yaml`. Every table cell of the 政府信息公开工作年度报告 "
-             "templates has a code `section.row.col`; `report_cells`, `v_cells` and `v_rule_failures` use these "
-             "codes. `templates` lists the templates that have the cell (2019: 国办公开办函〔2019〕60号, used for the "
-             "2019–2020 reports; 2021: 国办公开办函〔2021〕30号, from the 2021 reports on). Counts have no unit; "
-             "money cells carry theirs in `report_cells.unit`.", ""]
+    lines = [
+        "# govinfo warehouse — data dictionary",
+        "",
+        "Generated from `govinfo_pipeline/codebook.yaml`. Every table cell of the 政府信息公开工作年度报告 "
+        "templates has a code `section.row.col`; `report_cells`, `v_cells` and `v_rule_failures` use these "
+        "codes. `templates` lists the templates that have the cell (2019: 国办公开办函〔2019〕60号, used for the "
+        "2019–2020 reports; 2021: 国办公开办函〔2021〕30号, from the 2021 reports on). Counts have no unit; "
+        "money cells carry theirs in `report_cells.unit`.",
+        "",
+    ]
     if files:
         lines += ["## Files", "", "| file | rows | columns |", "|---|---|---|"]
         lines += [f"| `{f.path.name}` | {f.rows} | {', '.join(f.columns)} |" for f in files]
@@ -273,8 +353,9 @@ def dictionary_markdown(files: list[Exported] | None = None) -> str:
     for section in codebook.SECTIONS:
         part = cells[cells["section"] == section]
         lines += [f"### {section} — {part['section_label'].iloc[0]} ({len(part)} cells)", ""]
-        lines += _md_table(part, ["code", "row_label", "row_group", "col_label", "col_group", "templates", "kind",
-                                  "unit"])
+        lines += _md_table(
+            part, ["code", "row_label", "row_group", "col_label", "col_group", "templates", "kind", "unit"]
+        )
         lines += [""]
     lines += [f"## Rules ({len(rules)})", ""]
     lines += _md_table(rules, ["code", "level", "text", "note"])
@@ -290,5 +371,7 @@ def write_dictionary(out_dir: Path, files: list[Exported] | None = None) -> list
     df.to_csv(csv_path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
     md_path = out_dir / "data_dictionary.md"
     md_path.write_text(dictionary_markdown(files), encoding="utf-8")
-    return [Exported("data_dictionary", csv_path, len(df), tuple(df.columns)),
-            Exported("data_dictionary_md", md_path, len(df), ())]
+    return [
+        Exported("data_dictionary", csv_path, len(df), tuple(df.columns)),
+        Exported("data_dictionary_md", md_path, len(df), ()),
+    ]

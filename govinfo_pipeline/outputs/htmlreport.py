@@ -23,8 +23,10 @@ import sqlalchemy as sa
 from govinfo_pipeline import store as wh
 from govinfo_pipeline.parse import codebook
 
-FONT_STACK = ('"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", '
-              '"WenQuanYi Micro Hei", "Noto Sans SC", "Noto Sans", "Helvetica Neue", Arial, sans-serif')
+FONT_STACK = (
+    '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", '
+    '"WenQuanYi Micro Hei", "Noto Sans SC", "Noto Sans", "Helvetica Neue", Arial, sans-serif'
+)
 # Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
 OUTCOMES = (
     ("granted", "予以公开 granted", "#009E73"),
@@ -39,8 +41,10 @@ LEVEL_COLOUR = {"error": "#C0392B", "warning": "#D68910"}
 STATUS_ORDER = {"errors": 0, "warnings": 1, "passed": 2}
 FILLED = ("number", "none", "text")  # a cell that says something (无 included); blank and absent do not
 MAX_BARS = 40  # agencies per chart; the scorecard lists them all
-EXTRA_RULE_TEXT = {"K1": "a table left entirely blank: incomplete, not zero",
-                   "K2": "cells missing from the report altogether"}
+EXTRA_RULE_TEXT = {
+    "K1": "a table left entirely blank: incomplete, not zero",
+    "K2": "cells missing from the report altogether",
+}
 
 
 class NoReports(LookupError):
@@ -58,6 +62,7 @@ class YearData:
 
 # ---- data -------------------------------------------------------------------------------------------------------
 
+
 def _read(conn: sa.Connection, sql: str) -> pd.DataFrame:
     return pd.read_sql(sql, conn)
 
@@ -69,31 +74,47 @@ def gather(engine: sa.Engine, year: int) -> YearData:
     with engine.connect() as conn:
         rates = _read(conn, f"SELECT * FROM ({views['v_outcome_rates']}) v WHERE report_year = {y}")
         if rates.empty:
-            years = _read(conn, "SELECT DISTINCT report_year FROM reports WHERE report_year IS NOT NULL "
-                                "ORDER BY report_year")["report_year"].tolist()
+            years = _read(
+                conn, "SELECT DISTINCT report_year FROM reports WHERE report_year IS NOT NULL ORDER BY report_year"
+            )["report_year"].tolist()
             held = ", ".join(str(int(v)) for v in years) or "none"
             raise NoReports(f"the warehouse holds no report for {y} (years held: {held})")
-        figures = _read(conn, f"SELECT report_id, applications_received, carried_over, carried_forward, "
-                              f"review_total, litigation_total, parse_status FROM ({views['v_agency_year']}) v "
-                              f"WHERE report_year = {y}")
+        figures = _read(
+            conn,
+            f"SELECT report_id, applications_received, carried_over, carried_forward, "
+            f"review_total, litigation_total, parse_status FROM ({views['v_agency_year']}) v "
+            f"WHERE report_year = {y}",
+        )
         pooled = _read(conn, f"SELECT * FROM ({views['v_outcome_rates_year']}) v WHERE report_year = {y}")
-        results = _read(conn, "SELECT q.report_id, q.rule_id, q.level, q.passed, q.outcome, q.subject, q.message "
-                              f"FROM quality_results q JOIN reports r ON r.report_id = q.report_id "
-                              f"WHERE r.report_year = {y}")
-        cells = _read(conn, "SELECT c.report_id, c.cell_status, COUNT(*) AS n FROM report_cells c "
-                            f"JOIN reports r ON r.report_id = c.report_id WHERE r.report_year = {y} "
-                            "GROUP BY c.report_id, c.cell_status")
-        failures = _read(conn, f"SELECT * FROM ({views['v_rule_failures']}) v WHERE report_year = {y} "
-                               "ORDER BY report_id, rule_id, subject, cell_no")
+        results = _read(
+            conn,
+            "SELECT q.report_id, q.rule_id, q.level, q.passed, q.outcome, q.subject, q.message "
+            f"FROM quality_results q JOIN reports r ON r.report_id = q.report_id "
+            f"WHERE r.report_year = {y}",
+        )
+        cells = _read(
+            conn,
+            "SELECT c.report_id, c.cell_status, COUNT(*) AS n FROM report_cells c "
+            f"JOIN reports r ON r.report_id = c.report_id WHERE r.report_year = {y} "
+            "GROUP BY c.report_id, c.cell_status",
+        )
+        failures = _read(
+            conn,
+            f"SELECT * FROM ({views['v_rule_failures']}) v WHERE report_year = {y} "
+            "ORDER BY report_id, rule_id, subject, cell_no",
+        )
     reports = rates.merge(figures, on="report_id", how="left")
-    filled = cells.assign(filled=cells["cell_status"].isin(FILLED) * cells["n"]).groupby("report_id").agg(
-        cells=("n", "sum"), filled=("filled", "sum"))
+    filled = (
+        cells.assign(filled=cells["cell_status"].isin(FILLED) * cells["n"])
+        .groupby("report_id")
+        .agg(cells=("n", "sum"), filled=("filled", "sum"))
+    )
     reports = reports.merge(filled, left_on="report_id", right_index=True, how="left")
     reports["label"] = _labels(reports)
-    reports = reports.sort_values(["applications_received", "processed", "label"], ascending=[False, False, True],
-                                  na_position="last")
-    return YearData(y, reports.reset_index(drop=True),
-                    None if pooled.empty else pooled.iloc[0], results, failures)
+    reports = reports.sort_values(
+        ["applications_received", "processed", "label"], ascending=[False, False, True], na_position="last"
+    )
+    return YearData(y, reports.reset_index(drop=True), None if pooled.empty else pooled.iloc[0], results, failures)
 
 
 def _labels(reports: pd.DataFrame) -> pd.Series:
@@ -119,6 +140,7 @@ def _pct(value: object, digits: int = 0) -> str:
 
 
 # ---- SVG ---------------------------------------------------------------------------------------------------------
+
 
 def _esc(text: object) -> str:
     return html.escape(str(text), quote=True)
@@ -154,14 +176,17 @@ def _legend(items: Sequence[tuple[str, str]], x: float, y: float, width: float, 
         if cx + w > x + width and cx > x:
             cx, cy = x, cy + 18
         fill = f"url(#{hatch})" if colour == "hatch" and hatch else colour
-        out.append(f'<rect x="{cx:.1f}" y="{cy - 10:.1f}" width="12" height="12" fill="{fill}" stroke="#888" '
-                   f'stroke-width="0.5"/><text x="{cx + 16:.1f}" y="{cy:.1f}" class="legend">{_esc(label)}</text>')
+        out.append(
+            f'<rect x="{cx:.1f}" y="{cy - 10:.1f}" width="12" height="12" fill="{fill}" stroke="#888" '
+            f'stroke-width="0.5"/><text x="{cx + 16:.1f}" y="{cy:.1f}" class="legend">{_esc(label)}</text>'
+        )
         cx += w
     return "".join(out)
 
 
-def grouped_bar_chart(title: str, categories: list[str], series: Sequence[tuple[str, str, list]],
-                      width: int = 960) -> str:
+def grouped_bar_chart(
+    title: str, categories: list[str], series: Sequence[tuple[str, str, list]], width: int = 960
+) -> str:
     """Horizontal bars, one group per category and one bar per series; a blank value is written, not drawn."""
     label_w = min(280.0, max([_text_width(c, 13) for c in categories] + [60]) + 16)
     bar_h, gap = 14, 10
@@ -172,37 +197,51 @@ def grouped_bar_chart(title: str, categories: list[str], series: Sequence[tuple[
     values = [float(v) for _, _, vs in series for v in vs if not _missing(v)]
     ticks = _ticks(max(values, default=0.0))
     xmax = ticks[-1] or 1.0
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
-             f'width="{width}" height="{height}" role="img" aria-label="{_esc(title)}"><title>{_esc(title)}</title>',
-             _legend([(name, colour) for name, colour, _ in series], plot_x, 18, plot_w)]
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img" aria-label="{_esc(title)}"><title>{_esc(title)}</title>',
+        _legend([(name, colour) for name, colour, _ in series], plot_x, 18, plot_w),
+    ]
     y_axis = top + group_h * len(categories)
     for t in ticks:
         x = plot_x + t / xmax * plot_w
-        parts.append(f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{y_axis}" class="grid"/>'
-                     f'<text x="{x:.1f}" y="{y_axis + 16}" class="tick" text-anchor="middle">{_num(t)}</text>')
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{y_axis}" class="grid"/>'
+            f'<text x="{x:.1f}" y="{y_axis + 16}" class="tick" text-anchor="middle">{_num(t)}</text>'
+        )
     for i, cat in enumerate(categories):
         y0 = top + i * group_h
-        parts.append(f'<text x="{label_w - 8:.1f}" y="{y0 + group_h / 2:.1f}" class="cat" text-anchor="end" '
-                     f'dominant-baseline="middle"><title>{_esc(cat)}</title>{_esc(_fit(cat, label_w - 12, 13))}'
-                     "</text>")
+        parts.append(
+            f'<text x="{label_w - 8:.1f}" y="{y0 + group_h / 2:.1f}" class="cat" text-anchor="end" '
+            f'dominant-baseline="middle"><title>{_esc(cat)}</title>{_esc(_fit(cat, label_w - 12, 13))}'
+            "</text>"
+        )
         for j, (name, colour, vals) in enumerate(series):
             v = vals[i]
             y = y0 + gap / 2 + j * bar_h
             if _missing(v):
-                parts.append(f'<text x="{plot_x + 4:.1f}" y="{y + bar_h / 2:.1f}" class="blank" '
-                             f'dominant-baseline="middle">{_esc(name)}: blank — not reported</text>')
+                parts.append(
+                    f'<text x="{plot_x + 4:.1f}" y="{y + bar_h / 2:.1f}" class="blank" '
+                    f'dominant-baseline="middle">{_esc(name)}: blank — not reported</text>'
+                )
                 continue
             w = float(v) / xmax * plot_w
-            parts.append(f'<rect x="{plot_x:.1f}" y="{y + 1:.1f}" width="{max(w, 0.0):.1f}" height="{bar_h - 2}" '
-                         f'fill="{colour}"><title>{_esc(cat)} — {_esc(name)}: {_num(v)}</title></rect>'
-                         f'<text x="{plot_x + w + 4:.1f}" y="{y + bar_h / 2:.1f}" class="val" '
-                         f'dominant-baseline="middle">{_num(v)}</text>')
+            parts.append(
+                f'<rect x="{plot_x:.1f}" y="{y + 1:.1f}" width="{max(w, 0.0):.1f}" height="{bar_h - 2}" '
+                f'fill="{colour}"><title>{_esc(cat)} — {_esc(name)}: {_num(v)}</title></rect>'
+                f'<text x="{plot_x + w + 4:.1f}" y="{y + bar_h / 2:.1f}" class="val" '
+                f'dominant-baseline="middle">{_num(v)}</text>'
+            )
     parts.append(f'<line x1="{plot_x}" y1="{top - 6}" x2="{plot_x}" y2="{y_axis}" class="axis"/></svg>')
     return "".join(parts)
 
 
-def stacked_share_chart(title: str, rows: list[tuple[str, dict | None, str | None]],
-                        segments: Sequence[tuple[str, str, str]], width: int = 960) -> str:
+def stacked_share_chart(
+    title: str,
+    rows: list[tuple[str, dict | None, str | None]],
+    segments: Sequence[tuple[str, str, str]],
+    width: int = 960,
+) -> str:
     """One 100% bar per row: each segment's share of processed. A row without shares shows its note instead.
 
     Outcomes that do not add up to processed (rule B2) leave a hatched gap, or run past 100%: drawn as found.
@@ -216,26 +255,39 @@ def stacked_share_chart(title: str, rows: list[tuple[str, dict | None, str | Non
     scale = max([1.0, *totals])
     plot_w = (width - label_w - 90) / scale
     hatch = "hatch-unaccounted"
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
-             f'width="{width}" height="{height}" role="img" aria-label="{_esc(title)}"><title>{_esc(title)}</title>',
-             f'<defs><pattern id="{hatch}" width="6" height="6" patternUnits="userSpaceOnUse" '
-             'patternTransform="rotate(45)"><rect width="6" height="6" fill="#f2f2f2"/>'
-             '<line x1="0" y1="0" x2="0" y2="6" stroke="#999" stroke-width="2"/></pattern></defs>',
-             _legend([(label, colour) for _, label, colour in segments] + [("not accounted for (B2)", "hatch")],
-                     plot_x, 18, width - plot_x - 10, hatch=hatch)]
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img" aria-label="{_esc(title)}"><title>{_esc(title)}</title>',
+        f'<defs><pattern id="{hatch}" width="6" height="6" patternUnits="userSpaceOnUse" '
+        'patternTransform="rotate(45)"><rect width="6" height="6" fill="#f2f2f2"/>'
+        '<line x1="0" y1="0" x2="0" y2="6" stroke="#999" stroke-width="2"/></pattern></defs>',
+        _legend(
+            [(label, colour) for _, label, colour in segments] + [("not accounted for (B2)", "hatch")],
+            plot_x,
+            18,
+            width - plot_x - 10,
+            hatch=hatch,
+        ),
+    ]
     y_axis = top + (bar_h + gap) * len(rows)
     for t in (0, 0.25, 0.5, 0.75, 1.0):
         x = plot_x + t * plot_w
-        parts.append(f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{y_axis}" class="grid"/>'
-                     f'<text x="{x:.1f}" y="{y_axis + 16}" class="tick" text-anchor="middle">{t * 100:.0f}%</text>')
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{y_axis}" class="grid"/>'
+            f'<text x="{x:.1f}" y="{y_axis + 16}" class="tick" text-anchor="middle">{t * 100:.0f}%</text>'
+        )
     for i, (label, shares, note) in enumerate(rows):
         y = top + i * (bar_h + gap) + gap / 2
-        parts.append(f'<text x="{label_w - 8:.1f}" y="{y + bar_h / 2:.1f}" class="cat" text-anchor="end" '
-                     f'dominant-baseline="middle"><title>{_esc(label)}</title>{_esc(_fit(label, label_w - 12, 13))}'
-                     "</text>")
+        parts.append(
+            f'<text x="{label_w - 8:.1f}" y="{y + bar_h / 2:.1f}" class="cat" text-anchor="end" '
+            f'dominant-baseline="middle"><title>{_esc(label)}</title>{_esc(_fit(label, label_w - 12, 13))}'
+            "</text>"
+        )
         if not shares:
-            parts.append(f'<text x="{plot_x + 4:.1f}" y="{y + bar_h / 2:.1f}" class="blank" '
-                         f'dominant-baseline="middle">{_esc(note or "no figures")}</text>')
+            parts.append(
+                f'<text x="{plot_x + 4:.1f}" y="{y + bar_h / 2:.1f}" class="blank" '
+                f'dominant-baseline="middle">{_esc(note or "no figures")}</text>'
+            )
             continue
         x = plot_x
         for key, seg_label, colour in segments:
@@ -243,24 +295,34 @@ def stacked_share_chart(title: str, rows: list[tuple[str, dict | None, str | Non
             if _missing(v) or float(v) <= 0:
                 continue
             w = float(v) * plot_w
-            parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{bar_h}" fill="{colour}">'
-                         f'<title>{_esc(label)} — {_esc(seg_label)}: {_pct(v, 1)}</title></rect>')
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{bar_h}" fill="{colour}">'
+                f"<title>{_esc(label)} — {_esc(seg_label)}: {_pct(v, 1)}</title></rect>"
+            )
             if w >= 34:
-                parts.append(f'<text x="{x + w / 2:.1f}" y="{y + bar_h / 2:.1f}" class="seg" text-anchor="middle" '
-                             f'dominant-baseline="middle">{_pct(v)}</text>')
+                parts.append(
+                    f'<text x="{x + w / 2:.1f}" y="{y + bar_h / 2:.1f}" class="seg" text-anchor="middle" '
+                    f'dominant-baseline="middle">{_pct(v)}</text>'
+                )
             x += w
         total = sum(float(v) for v in shares.values() if not _missing(v))
         if total < 0.995:
             w = (1 - total) * plot_w
-            parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{bar_h}" fill="url(#{hatch})">'
-                         f'<title>{_esc(label)} — not accounted for by the outcome rows: {_pct(1 - total, 1)}'
-                         "</title></rect>")
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{bar_h}" fill="url(#{hatch})">'
+                f"<title>{_esc(label)} — not accounted for by the outcome rows: {_pct(1 - total, 1)}"
+                "</title></rect>"
+            )
         elif total > 1.005:
-            parts.append(f'<text x="{x + 4:.1f}" y="{y + bar_h / 2:.1f}" class="blank" dominant-baseline="middle">'
-                         f"outcomes add to {_pct(total)} of processed</text>")
+            parts.append(
+                f'<text x="{x + 4:.1f}" y="{y + bar_h / 2:.1f}" class="blank" dominant-baseline="middle">'
+                f"outcomes add to {_pct(total)} of processed</text>"
+            )
         if note:
-            parts.append(f'<text x="{max(x, plot_x + plot_w) + 4:.1f}" y="{y + bar_h / 2:.1f}" class="val" '
-                         f'dominant-baseline="middle">{_esc(note)}</text>')
+            parts.append(
+                f'<text x="{max(x, plot_x + plot_w) + 4:.1f}" y="{y + bar_h / 2:.1f}" class="val" '
+                f'dominant-baseline="middle">{_esc(note)}</text>'
+            )
     parts.append(f'<line x1="{plot_x}" y1="{top - 6}" x2="{plot_x}" y2="{y_axis}" class="axis"/></svg>')
     return "".join(parts)
 
@@ -271,22 +333,28 @@ def rate_bar_chart(title: str, rows: list[tuple[str, float, str, str]], width: i
     bar_h, gap, top, bottom = 16, 8, 16, 34
     height = top + (bar_h + gap) * len(rows) + bottom
     plot_x, plot_w = label_w, width - label_w - 190
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
-             f'width="{width}" height="{height}" role="img" aria-label="{_esc(title)}"><title>{_esc(title)}</title>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img" aria-label="{_esc(title)}"><title>{_esc(title)}</title>'
+    ]
     y_axis = top + (bar_h + gap) * len(rows)
     for t in (0, 0.25, 0.5, 0.75, 1.0):
         x = plot_x + t * plot_w
-        parts.append(f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{y_axis}" class="grid"/>'
-                     f'<text x="{x:.1f}" y="{y_axis + 16}" class="tick" text-anchor="middle">{t * 100:.0f}%</text>')
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{y_axis}" class="grid"/>'
+            f'<text x="{x:.1f}" y="{y_axis + 16}" class="tick" text-anchor="middle">{t * 100:.0f}%</text>'
+        )
     for i, (label, share, colour, note) in enumerate(rows):
         y = top + i * (bar_h + gap) + gap / 2
         w = max(0.0, min(1.0, share)) * plot_w
-        parts.append(f'<text x="{label_w - 8:.1f}" y="{y + bar_h / 2:.1f}" class="cat" text-anchor="end" '
-                     f'dominant-baseline="middle">{_esc(label)}</text>'
-                     f'<rect x="{plot_x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{bar_h}" fill="{colour}">'
-                     f'<title>{_esc(label)}: {_esc(note)}</title></rect>'
-                     f'<text x="{plot_x + w + 4:.1f}" y="{y + bar_h / 2:.1f}" class="val" '
-                     f'dominant-baseline="middle">{_esc(note)}</text>')
+        parts.append(
+            f'<text x="{label_w - 8:.1f}" y="{y + bar_h / 2:.1f}" class="cat" text-anchor="end" '
+            f'dominant-baseline="middle">{_esc(label)}</text>'
+            f'<rect x="{plot_x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{bar_h}" fill="{colour}">'
+            f"<title>{_esc(label)}: {_esc(note)}</title></rect>"
+            f'<text x="{plot_x + w + 4:.1f}" y="{y + bar_h / 2:.1f}" class="val" '
+            f'dominant-baseline="middle">{_esc(note)}</text>'
+        )
     parts.append(f'<line x1="{plot_x}" y1="{top - 4}" x2="{plot_x}" y2="{y_axis}" class="axis"/></svg>')
     return "".join(parts)
 
@@ -363,10 +431,12 @@ def _consistency_cell(res: pd.DataFrame) -> str:
     fail = n.get("fail", 0)
     if not fail and not n.get("pass", 0) and not n.get("assumed_zero", 0):
         return f'<span class="muted">nothing to check: {n.get("no_data", 0)} results without data</span>'
-    head = (f'<span class="bad">✘ {fail} failed</span>' if fail else '<span class="ok">✔ none failed</span>')
+    head = f'<span class="bad">✘ {fail} failed</span>' if fail else '<span class="ok">✔ none failed</span>'
     rules = ", ".join(sorted(set(bc.loc[bc["outcome"] == "fail", "rule_id"])))
-    detail = (f"{n.get('pass', 0)} pass · {n.get('assumed_zero', 0)} pass with blanks read as 0 · "
-              f"{n.get('no_data', 0)} no data")
+    detail = (
+        f"{n.get('pass', 0)} pass · {n.get('assumed_zero', 0)} pass with blanks read as 0 · "
+        f"{n.get('no_data', 0)} no data"
+    )
     return f"{head}{f' ({_esc(rules)})' if rules else ''}<br><span class='muted'>{detail}</span>"
 
 
@@ -405,72 +475,112 @@ def _completeness_cell(r: pd.Series, res: pd.DataFrame) -> str:
     return "<br>".join(parts)
 
 
-def render(data: YearData, input_dir: Path, page_dir: Path, warehouse_label: str = "",
-           generated_at: dt.datetime | None = None, max_bars: int = MAX_BARS) -> str:
+def render(
+    data: YearData,
+    input_dir: Path,
+    page_dir: Path,
+    warehouse_label: str = "",
+    generated_at: dt.datetime | None = None,
+    max_bars: int = MAX_BARS,
+) -> str:
     """The page's HTML. The per-agency charts show the ``max_bars`` reports with the most applications; the
     scorecard lists every report."""
     generated_at = generated_at or dt.datetime.now(dt.UTC).replace(microsecond=0)
     reps, res, y = data.reports, data.results, data.year
     n = len(reps)
     input_abs = input_dir.resolve()
-    folder_rel = os.path.relpath(input_abs, page_dir.resolve()) if input_abs.anchor == page_dir.resolve().anchor \
+    folder_rel = (
+        os.path.relpath(input_abs, page_dir.resolve())
+        if input_abs.anchor == page_dir.resolve().anchor
         else str(input_abs)
+    )
     status_counts = reps["quality_status"].value_counts()
     out: list[str] = []
     w = out.append
-    w("<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"
-      '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-      '<link rel="icon" href="data:,">\n'
-      f"<title>政府信息公开工作年度报告 {y} — govinfo report</title>\n"
-      f"<style>{CSS.replace('FONTS', FONT_STACK)}</style>\n</head>\n<body>\n")
+    w(
+        '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        '<link rel="icon" href="data:,">\n'
+        f"<title>政府信息公开工作年度报告 {y} — govinfo report</title>\n"
+        f"<style>{CSS.replace('FONTS', FONT_STACK)}</style>\n</head>\n<body>\n"
+    )
     w(f"<h1>政府信息公开工作年度报告 · {y}</h1>\n")
-    w(f'<p class="meta">{n} reports of {y} in the warehouse {_esc(warehouse_label)} · generated '
-      f"{generated_at.isoformat()} by <code>govinfo report</code></p>\n")
-    w(f'<p class="meta">Source files are linked relative to this page, under the input folder '
-      f"<code>{_esc(input_abs)}</code> (<code>{_esc(folder_rel)}</code> from this page's folder). The links work "
-      "while the page and that folder keep their places.</p>\n")
+    w(
+        f'<p class="meta">{n} reports of {y} in the warehouse {_esc(warehouse_label)} · generated '
+        f"{generated_at.isoformat()} by <code>govinfo report</code></p>\n"
+    )
+    w(
+        f'<p class="meta">Source files are linked relative to this page, under the input folder '
+        f"<code>{_esc(input_abs)}</code> (<code>{_esc(folder_rel)}</code> from this page's folder). The links work "
+        "while the page and that folder keep their places.</p>\n"
+    )
 
     # -- key figures
     pooled = data.pooled
     received = reps["applications_received"]
     w('<div class="cards">')
-    w(f'<div class="card"><div class="k">Reports 报告</div><div class="v">{n}</div><div class="s">'
-      + " · ".join(f"{_esc(k)} {int(v)}" for k, v in status_counts.items()) + "</div></div>")
-    w(f'<div class="card"><div class="k">Applications received 新收</div><div class="v">'
-      f"{_num(received.sum(min_count=1))}</div><div class=\"s\">{int(received.notna().sum())} of {n} reports give "
-      "it</div></div>")
-    w(f'<div class="card"><div class="k">Processed 办结</div><div class="v">'
-      f"{_num(reps['processed'].sum(min_count=1))}</div><div class=\"s\">{int(reps['processed'].notna().sum())} of "
-      f"{n} reports give it</div></div>")
+    w(
+        f'<div class="card"><div class="k">Reports 报告</div><div class="v">{n}</div><div class="s">'
+        + " · ".join(f"{_esc(k)} {int(v)}" for k, v in status_counts.items())
+        + "</div></div>"
+    )
+    w(
+        f'<div class="card"><div class="k">Applications received 新收</div><div class="v">'
+        f'{_num(received.sum(min_count=1))}</div><div class="s">{int(received.notna().sum())} of {n} reports give '
+        "it</div></div>"
+    )
+    w(
+        f'<div class="card"><div class="k">Processed 办结</div><div class="v">'
+        f'{_num(reps["processed"].sum(min_count=1))}</div><div class="s">{int(reps["processed"].notna().sum())} of '
+        f"{n} reports give it</div></div>"
+    )
     if pooled is not None:
-        w(f'<div class="card"><div class="k">Granted 予以公开 (pooled)</div><div class="v">'
-          f"{_pct(pooled['granted_share'], 1)}</div><div class=\"s\">of processed, over "
-          f"{int(pooled['reports_with_applications'])} reports with applications</div></div>")
+        w(
+            f'<div class="card"><div class="k">Granted 予以公开 (pooled)</div><div class="v">'
+            f'{_pct(pooled["granted_share"], 1)}</div><div class="s">of processed, over '
+            f"{int(pooled['reports_with_applications'])} reports with applications</div></div>"
+        )
     w("</div>\n")
 
     # -- totals
     w("<h2>Applications received and processed 收到和处理政府信息公开申请</h2>\n")
-    w('<p class="note">Per report, column 总计: 一、本年新收 (received) and （七）总计 (processed). A blank table '
-      "is written as blank, not drawn as 0.</p>\n")
+    w(
+        '<p class="note">Per report, column 总计: 一、本年新收 (received) and （七）总计 (processed). A blank table '
+        "is written as blank, not drawn as 0.</p>\n"
+    )
     shown = reps.head(max_bars)  # reps come sorted by applications received, most first
     if len(shown) < n:
-        w(f'<p class="note">The charts show the {len(shown)} reports with the most applications received, of {n}; '
-          "the scorecard below lists every report.</p>\n")
-    w(grouped_bar_chart(f"Applications received and processed, {y}", shown["label"].tolist(),
-                        [(label, colour, shown[key].tolist()) for key, label, colour in SERIES]))
+        w(
+            f'<p class="note">The charts show the {len(shown)} reports with the most applications received, of {n}; '
+            "the scorecard below lists every report.</p>\n"
+        )
+    w(
+        grouped_bar_chart(
+            f"Applications received and processed, {y}",
+            shown["label"].tolist(),
+            [(label, colour, shown[key].tolist()) for key, label, colour in SERIES],
+        )
+    )
 
     # -- outcome mix
     w("<h2>Outcome mix 办理结果</h2>\n")
-    w('<p class="note">Each outcome as a share of processed (v_outcome_rates). 不予公开, 无法提供 and 不予处理 sum '
-      "their sub-rows. When the outcome rows do not add up to processed (rule B2), or an outcome is left blank, the "
-      "gap is hatched. The first row pools the reports that processed at least one application: each outcome "
-      "summed over them ÷ their processed summed.</p>\n")
+    w(
+        '<p class="note">Each outcome as a share of processed (v_outcome_rates). 不予公开, 无法提供 and 不予处理 sum '
+        "their sub-rows. When the outcome rows do not add up to processed (rule B2), or an outcome is left blank, the "
+        "gap is hatched. The first row pools the reports that processed at least one application: each outcome "
+        "summed over them ÷ their processed summed.</p>\n"
+    )
     rows: list[tuple[str, dict | None, str | None]] = []
     active = reps[reps["processed"] > 0]
     if len(active):
         base = float(active["processed"].sum())
-        rows.append((f"Pooled 全部 · {len(active)} reports",
-                     {k: active[k].sum() / base for k, _, _ in OUTCOMES}, f"n = {_num(base)}"))
+        rows.append(
+            (
+                f"Pooled 全部 · {len(active)} reports",
+                {k: active[k].sum() / base for k, _, _ in OUTCOMES},
+                f"n = {_num(base)}",
+            )
+        )
     for r in shown.itertuples():
         if _missing(r.processed):
             rows.append((r.label, None, "application table blank — not reported"))
@@ -483,44 +593,66 @@ def render(data: YearData, input_dir: Path, page_dir: Path, warehouse_label: str
     # -- rule failure rates
     texts = _rule_texts()
     w("<h2>Rule failures 勾稽关系 — share of reports failing each rule</h2>\n")
-    w(f'<p class="note">A report fails a rule when at least one of its results for the rule fails (for example '
-      f"one column of B1). Share = reports failing ÷ the {n} reports of {y}. \"Checked\" counts the reports where the "
-      "rule had numbers to check.</p>\n")
+    w(
+        f'<p class="note">A report fails a rule when at least one of its results for the rule fails (for example '
+        f'one column of B1). Share = reports failing ÷ the {n} reports of {y}. "Checked" counts the reports where the '
+        "rule had numbers to check.</p>\n"
+    )
     by_rule = []
     for (rule, level), g in res.groupby(["rule_id", "level"], sort=True):
         failing = g.loc[g["passed"] == False, "report_id"].nunique()  # noqa: E712
         checked = g.loc[g["passed"].notna(), "report_id"].nunique()
         by_rule.append((rule, level, failing, checked))
     by_rule.sort(key=lambda t: (-t[2], t[0]))
-    w(rate_bar_chart(f"Share of reports failing each rule, {y}",
-                     [(f"{rule} ({level})", failing / n if n else 0.0, LEVEL_COLOUR.get(level, "#7f8c8d"),
-                       f"{failing} of {n} reports ({_pct(failing / n if n else 0, 0)})")
-                      for rule, level, failing, _ in by_rule]))
-    w('<table><thead><tr><th>rule</th><th>level</th><th>what it checks</th><th class="num">reports failing</th>'
-      '<th class="num">checked</th><th class="num">share failing</th></tr></thead><tbody>\n')
+    w(
+        rate_bar_chart(
+            f"Share of reports failing each rule, {y}",
+            [
+                (
+                    f"{rule} ({level})",
+                    failing / n if n else 0.0,
+                    LEVEL_COLOUR.get(level, "#7f8c8d"),
+                    f"{failing} of {n} reports ({_pct(failing / n if n else 0, 0)})",
+                )
+                for rule, level, failing, _ in by_rule
+            ],
+        )
+    )
+    w(
+        '<table><thead><tr><th>rule</th><th>level</th><th>what it checks</th><th class="num">reports failing</th>'
+        '<th class="num">checked</th><th class="num">share failing</th></tr></thead><tbody>\n'
+    )
     for rule, level, failing, checked in sorted(by_rule, key=lambda t: t[0]):
-        w(f"<tr><td>{_esc(rule)}</td><td>{_esc(level)}</td><td>{_esc(texts.get(rule, ''))}</td>"
-          f'<td class="num">{failing}</td><td class="num">{checked}</td>'
-          f'<td class="num">{_pct(failing / n if n else 0, 0)}</td></tr>\n')
+        w(
+            f"<tr><td>{_esc(rule)}</td><td>{_esc(level)}</td><td>{_esc(texts.get(rule, ''))}</td>"
+            f'<td class="num">{failing}</td><td class="num">{checked}</td>'
+            f'<td class="num">{_pct(failing / n if n else 0, 0)}</td></tr>\n'
+        )
     w("</tbody></table>\n")
 
     # -- scorecard
     w("<h2>Agency scorecard 机关评分</h2>\n")
-    w('<p class="note"><b>Completeness</b>: cells that say something (a number, 无, or text) ÷ the template\'s cells; '
-      "K1 = a table left entirely blank, K2 = cells missing altogether. <b>Consistency</b>: the template's "
-      "arithmetic rules B1–B4 and C1–C4 (a pass \"with blanks read as 0\" holds only thanks to blank cells). "
-      "<b>Prose vs table</b>: X6, each figure the prose quotes against its table cell. <b>Template</b>: T1, the "
-      "template matches the year.</p>\n")
-    w("<table><thead><tr><th>agency 机关</th><th>status</th><th>completeness</th><th>consistency (B/C)</th>"
-      "<th>prose vs table (X6)</th><th>template (T1)</th><th>source file</th></tr></thead><tbody>\n")
+    w(
+        '<p class="note"><b>Completeness</b>: cells that say something (a number, 无, or text) ÷ the template\'s '
+        "cells; K1 = a table left entirely blank, K2 = cells missing altogether. <b>Consistency</b>: the template's "
+        'arithmetic rules B1–B4 and C1–C4 (a pass "with blanks read as 0" holds only thanks to blank cells). '
+        "<b>Prose vs table</b>: X6, each figure the prose quotes against its table cell. <b>Template</b>: T1, the "
+        "template matches the year.</p>\n"
+    )
+    w(
+        "<table><thead><tr><th>agency 机关</th><th>status</th><th>completeness</th><th>consistency (B/C)</th>"
+        "<th>prose vs table (X6)</th><th>template (T1)</th><th>source file</th></tr></thead><tbody>\n"
+    )
     order = reps.assign(_s=reps["quality_status"].map(STATUS_ORDER).fillna(3)).sort_values(["_s", "label"])
     for _, r in order.iterrows():
         mine = res[res["report_id"] == r["report_id"]]
         href = _href(str(r["source_path"]), input_dir, page_dir)
-        w(f"<tr><td>{_esc(r['label'])}</td><td>{_status_badge(r['quality_status'])}</td>"
-          f"<td>{_completeness_cell(r, mine)}</td><td>{_consistency_cell(mine)}</td><td>{_prose_cell(mine)}</td>"
-          f"<td>{_template_cell(mine, r['template_version'])}</td>"
-          f'<td><a href="{_esc(href)}">{_esc(r["source_path"])}</a></td></tr>\n')
+        w(
+            f"<tr><td>{_esc(r['label'])}</td><td>{_status_badge(r['quality_status'])}</td>"
+            f"<td>{_completeness_cell(r, mine)}</td><td>{_consistency_cell(mine)}</td><td>{_prose_cell(mine)}</td>"
+            f"<td>{_template_cell(mine, r['template_version'])}</td>"
+            f'<td><a href="{_esc(href)}">{_esc(r["source_path"])}</a></td></tr>\n'
+        )
     w("</tbody></table>\n")
 
     # -- failures in detail
@@ -532,12 +664,16 @@ def render(data: YearData, input_dir: Path, page_dir: Path, warehouse_label: str
         r = reps[reps["report_id"] == rid]
         label = r["label"].iloc[0] if len(r) else rid
         href = _href(str(g["source_path"].iloc[0]), input_dir, page_dir)
-        w(f'<p><b>{_esc(label)}</b> — <a href="{_esc(href)}">{_esc(g["source_path"].iloc[0])}</a></p>'
-          '<ul class="failures">\n')
+        w(
+            f'<p><b>{_esc(label)}</b> — <a href="{_esc(href)}">{_esc(g["source_path"].iloc[0])}</a></p>'
+            '<ul class="failures">\n'
+        )
         for _, f in g.groupby(["rule_id", "subject", "message"], sort=False, dropna=False):
             first = f.iloc[0]
-            w(f'<li><span class="{"bad" if first["level"] == "error" else "warn"}">{_esc(first["rule_id"])} '
-              f"({_esc(first['level'])})</span> {_esc(first['message'])}")
+            w(
+                f'<li><span class="{"bad" if first["level"] == "error" else "warn"}">{_esc(first["rule_id"])} '
+                f"({_esc(first['level'])})</span> {_esc(first['message'])}"
+            )
             cells = f[f["cell_status"].notna()]
             shown = cells[cells["cell_status"] == "number"]
             shown = (shown if len(shown) else cells).head(8)
@@ -551,9 +687,11 @@ def render(data: YearData, input_dir: Path, page_dir: Path, warehouse_label: str
                 w("</ul>")
             w("</li>\n")
         w("</ul>\n")
-    w('<p class="note">Blank, 无 and absent cells are never read as 0 in the figures above; the rules read them as 0 '
-      "only to check arithmetic, and say so. Built from the warehouse views v_outcome_rates, "
-      "v_outcome_rates_year, v_agency_year and v_rule_failures.</p>\n")
+    w(
+        '<p class="note">Blank, 无 and absent cells are never read as 0 in the figures above; the rules read them as 0 '
+        "only to check arithmetic, and say so. Built from the warehouse views v_outcome_rates, "
+        "v_outcome_rates_year, v_agency_year and v_rule_failures.</p>\n"
+    )
     w("</body>\n</html>\n")
     return "".join(out)
 

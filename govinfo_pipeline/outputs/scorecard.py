@@ -22,26 +22,51 @@ def scorecard(engine: sa.Engine, year: int | None = None, top: int = 5) -> str:
     params = {"year": year} if year else {}
     q = wh.quote_cols(engine)
     with engine.connect() as conn:
-        status = _read(conn, f"SELECT r.quality_status, COUNT(*) AS n FROM reports r {where} "
-                             "GROUP BY r.quality_status ORDER BY r.quality_status", **params)
-        by_rule = _read(conn, f"""
+        status = _read(
+            conn,
+            f"SELECT r.quality_status, COUNT(*) AS n FROM reports r {where} "
+            "GROUP BY r.quality_status ORDER BY r.quality_status",
+            **params,
+        )
+        by_rule = _read(
+            conn,
+            f"""
             SELECT q.rule_id, q.level, COUNT(DISTINCT q.report_id) AS reports, COUNT(*) AS results
             FROM quality_results q JOIN reports r ON r.report_id = q.report_id
-            {where + ' AND' if where else 'WHERE'} q.passed = FALSE
-            GROUP BY q.rule_id, q.level ORDER BY q.level, q.rule_id""", **params)
-        worst = _read(conn, f"""
+            {where + " AND" if where else "WHERE"} q.passed = FALSE
+            GROUP BY q.rule_id, q.level ORDER BY q.level, q.rule_id""",
+            **params,
+        )
+        worst = _read(
+            conn,
+            f"""
             SELECT r.report_id, r.agency_name, r.report_year, r.source_path, r.quality_status,
                    SUM(CASE WHEN q.level = 'error' THEN 1 ELSE 0 END) AS errors,
                    SUM(CASE WHEN q.level = 'warning' THEN 1 ELSE 0 END) AS warnings
             FROM quality_results q JOIN reports r ON r.report_id = q.report_id
-            {where + ' AND' if where else 'WHERE'} q.passed = FALSE
+            {where + " AND" if where else "WHERE"} q.passed = FALSE
             GROUP BY r.report_id, r.agency_name, r.report_year, r.source_path, r.quality_status
-            ORDER BY errors DESC, warnings DESC, r.source_path LIMIT {int(top)}""", **params)
+            ORDER BY errors DESC, warnings DESC, r.source_path LIMIT {int(top)}""",
+            **params,
+        )
         ids = worst["report_id"].tolist()
-        failures = _read(conn, "SELECT report_id, rule_id, level, subject, message, cells FROM quality_results "
-                               "WHERE passed = FALSE") if ids else pd.DataFrame()
-        cells = _read(conn, f"SELECT report_id, section, {q['row']}, {q['col']}, raw_text, source_line, cell_status "
-                            "FROM report_cells") if ids else pd.DataFrame()
+        failures = (
+            _read(
+                conn,
+                "SELECT report_id, rule_id, level, subject, message, cells FROM quality_results WHERE passed = FALSE",
+            )
+            if ids
+            else pd.DataFrame()
+        )
+        cells = (
+            _read(
+                conn,
+                f"SELECT report_id, section, {q['row']}, {q['col']}, raw_text, source_line, cell_status "
+                "FROM report_cells",
+            )
+            if ids
+            else pd.DataFrame()
+        )
     lines = [f"Quality scorecard{f' — {year}' if year else ''}", ""]
     total = int(status["n"].sum())
     lines.append(f"Reports: {total}  " + ", ".join(f"{r.quality_status}: {r.n}" for r in status.itertuples()))
@@ -55,11 +80,16 @@ def scorecard(engine: sa.Engine, year: int | None = None, top: int = 5) -> str:
         lines.append("  none")
     if ids:
         failures = failures[failures["report_id"].isin(ids)]
-        cells = cells[cells["report_id"].isin(ids)].assign(
-            code=lambda d: d["section"] + "." + d["row"] + "." + d["col"]).set_index(["report_id", "code"])
+        cells = (
+            cells[cells["report_id"].isin(ids)]
+            .assign(code=lambda d: d["section"] + "." + d["row"] + "." + d["col"])
+            .set_index(["report_id", "code"])
+        )
     for i, r in enumerate(worst.itertuples(), start=1):
-        lines.append(f"  {i}. {r.agency_name or '(agency unknown)'} {r.report_year or ''} — {r.source_path} — "
-                     f"{r.errors} errors, {r.warnings} warnings")
+        lines.append(
+            f"  {i}. {r.agency_name or '(agency unknown)'} {r.report_year or ''} — {r.source_path} — "
+            f"{r.errors} errors, {r.warnings} warnings"
+        )
         mine = failures[failures["report_id"] == r.report_id].sort_values(["level", "rule_id"])
         for f in mine.itertuples():
             lines.append(f"     {f.level:<7} {f.message}")

@@ -20,14 +20,46 @@ REJECTION_COLUMNS = ["source_path", "source_sha256", "reason", "detail", "duplic
 
 
 REPORT_COLUMNS = [
-    "report_id", "source_path", "source_sha256", "agency_name", "report_year", "template_version", "title",
-    "parse_status", "quality_status", "encoding", "source_format", "source_size", "parser_version", "n_cells",
-    "parse_notes", "preamble", "region", "source_url", "agency_id", "source_mtime_ns",
+    "report_id",
+    "source_path",
+    "source_sha256",
+    "agency_name",
+    "report_year",
+    "template_version",
+    "title",
+    "parse_status",
+    "quality_status",
+    "encoding",
+    "source_format",
+    "source_size",
+    "parser_version",
+    "n_cells",
+    "parse_notes",
+    "preamble",
+    "region",
+    "source_url",
+    "agency_id",
+    "source_mtime_ns",
 ]
 
 
-CELL_COLUMNS = ["report_id", "section", "row", "col", "value", "unit", "cell_status", "raw_text", "source_line",
-                "source_page", "source_table", "source_row", "source_col", "source_offset", "cell_flag"]
+CELL_COLUMNS = [
+    "report_id",
+    "section",
+    "row",
+    "col",
+    "value",
+    "unit",
+    "cell_status",
+    "raw_text",
+    "source_line",
+    "source_page",
+    "source_table",
+    "source_row",
+    "source_col",
+    "source_offset",
+    "cell_flag",
+]
 
 
 SECTION_COLUMNS = ["report_id", "section_no", "heading", "body_text", "source_line"]
@@ -76,8 +108,13 @@ class _CellRows:
 
 
 def _rejection(r, reason: str, detail: str | None, duplicate_of: str | None = None) -> dict:
-    return {"source_path": r.source_path, "source_sha256": r.source_sha256, "reason": reason, "detail": detail,
-            "duplicate_of": duplicate_of}
+    return {
+        "source_path": r.source_path,
+        "source_sha256": r.source_sha256,
+        "reason": reason,
+        "detail": detail,
+        "duplicate_of": duplicate_of,
+    }
 
 
 def _parse_rows(rows: list) -> dict[str, pd.DataFrame]:
@@ -95,27 +132,54 @@ def _parse_rows(rows: list) -> dict[str, pd.DataFrame]:
         except Exception as exc:  # a parser bug must not stop the other reports
             rejected.append(_rejection(r, "parse_error", f"{type(exc).__name__}: {exc}"))
             continue
-        if parsed.template_version == "unknown" and not parsed.sections and not _looks_like_report(
-                "\n".join(line for _, line in layout.prose)):
-            rejected.append(_rejection(r, "not_a_report", "no national table, no report section heading and no "
-                                                          "mention of 信息公开 or 政务公开"))
+        if (
+            parsed.template_version == "unknown"
+            and not parsed.sections
+            and not _looks_like_report("\n".join(line for _, line in layout.prose))
+        ):
+            rejected.append(
+                _rejection(
+                    r,
+                    "not_a_report",
+                    "no national table, no report section heading and no mention of 信息公开 or 政务公开",
+                )
+            )
             continue
-        reports.append({
-            "report_id": rid, "source_path": r.source_path, "source_sha256": r.source_sha256,
-            "agency_name": _given(r.manifest_agency) or parsed.agency_name,
-            "report_year": int(_given(r.manifest_year) or 0) or parsed.report_year,
-            "template_version": parsed.template_version, "title": parsed.title,
-            "parse_status": parsed.parse_status, "quality_status": None, "encoding": r.encoding,
-            "source_format": r.source_format, "source_size": r.source_size, "parser_version": PARSER_VERSION,
-            "n_cells": len(parsed.cells),
-            "parse_notes": "\n".join(parsed.notes + ([f"decoding: {r.detail}"] if r.detail else [])) or None,
-            "preamble": parsed.preamble, "region": _given(r.manifest_region), "source_url": _given(r.source_url),
-            "agency_id": agencies.agency_id(_given(r.manifest_agency) or parsed.agency_name),
-            "source_mtime_ns": r.source_mtime_ns,
-        })
+        reports.append(
+            {
+                "report_id": rid,
+                "source_path": r.source_path,
+                "source_sha256": r.source_sha256,
+                "agency_name": _given(r.manifest_agency) or parsed.agency_name,
+                "report_year": int(_given(r.manifest_year) or 0) or parsed.report_year,
+                "template_version": parsed.template_version,
+                "title": parsed.title,
+                "parse_status": parsed.parse_status,
+                "quality_status": None,
+                "encoding": r.encoding,
+                "source_format": r.source_format,
+                "source_size": r.source_size,
+                "parser_version": PARSER_VERSION,
+                "n_cells": len(parsed.cells),
+                "parse_notes": "\n".join(parsed.notes + ([f"decoding: {r.detail}"] if r.detail else [])) or None,
+                "preamble": parsed.preamble,
+                "region": _given(r.manifest_region),
+                "source_url": _given(r.source_url),
+                "agency_id": agencies.agency_id(_given(r.manifest_agency) or parsed.agency_name),
+                "source_mtime_ns": r.source_mtime_ns,
+            }
+        )
         cells.add(rid, parsed.cells)
-        sections.extend({"report_id": rid, "section_no": s.section_no, "heading": s.heading,
-                         "body_text": s.body_text, "source_line": s.source_line} for s in parsed.sections)
+        sections.extend(
+            {
+                "report_id": rid,
+                "section_no": s.section_no,
+                "heading": s.heading,
+                "body_text": s.body_text,
+                "source_line": s.source_line,
+            }
+            for s in parsed.sections
+        )
         claims.extend({**c, "report_id": rid} for c in parsed.claims)
     return {
         "reports": pd.DataFrame(reports, columns=REPORT_COLUMNS),
@@ -133,7 +197,7 @@ _MIN_ROWS_PER_WORKER = 250
 
 
 def _parse_slice(bounds: tuple[int, int]) -> dict[str, pd.DataFrame]:
-    return _parse_rows(_FORKED_ROWS[bounds[0]:bounds[1]])
+    return _parse_rows(_FORKED_ROWS[bounds[0] : bounds[1]])
 
 
 def parse_workers() -> int:
@@ -183,22 +247,34 @@ def normalize(raw: pd.DataFrame, workers: int | None = None) -> dict[str, pd.Dat
             rejected.append(_rejection(r, r.reason, r.detail))
         elif r.source_sha256 in first_by_sha:
             rid = report_id_for(r.source_sha256)
-            rejected.append(_rejection(r, "duplicate_content", f"same bytes as {first_by_sha[r.source_sha256]} "
-                                                               f"(report {rid})", duplicate_of=rid))
+            rejected.append(
+                _rejection(
+                    r,
+                    "duplicate_content",
+                    f"same bytes as {first_by_sha[r.source_sha256]} (report {rid})",
+                    duplicate_of=rid,
+                )
+            )
         else:
             first_by_sha[r.source_sha256] = r.source_path
             todo.append(r)
     out = _parse_all(todo, parse_workers() if workers is None else workers)
     if rejected:
-        out["rejections"] = pd.concat([pd.DataFrame(rejected, columns=REJECTION_COLUMNS), out["rejections"]],
-                                      ignore_index=True).sort_values("source_path", ignore_index=True)
+        out["rejections"] = pd.concat(
+            [pd.DataFrame(rejected, columns=REJECTION_COLUMNS), out["rejections"]], ignore_index=True
+        ).sort_values("source_path", ignore_index=True)
     # The ledger: every file seen, and whether it became a report or a rejection.
     report_paths = set(out["reports"]["source_path"])
-    out["files"] = pd.DataFrame({
-        "source_path": raw["source_path"], "source_sha256": raw["source_sha256"],
-        "outcome": ["unchanged" if p in unchanged_paths else "report" if p in report_paths else "rejected"
-                    for p in raw["source_path"]],
-    })
+    out["files"] = pd.DataFrame(
+        {
+            "source_path": raw["source_path"],
+            "source_sha256": raw["source_sha256"],
+            "outcome": [
+                "unchanged" if p in unchanged_paths else "report" if p in report_paths else "rejected"
+                for p in raw["source_path"]
+            ],
+        }
+    )
     out["reports"]["report_year"] = out["reports"]["report_year"].astype("Int64")
     out["reports"]["source_size"] = out["reports"]["source_size"].astype("Int64")
     out["reports"]["source_mtime_ns"] = out["reports"]["source_mtime_ns"].astype("Int64")
@@ -206,4 +282,3 @@ def normalize(raw: pd.DataFrame, workers: int | None = None) -> dict[str, pd.Dat
     for col in ("source_line", "source_page", "source_table", "source_row", "source_col", "source_offset"):
         out["cells"][col] = out["cells"][col].astype("Int64")
     return out
-

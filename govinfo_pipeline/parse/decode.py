@@ -107,7 +107,7 @@ def decode(data: bytes) -> Decoded:
         except UnicodeDecodeError as exc:
             if exc.reason == "unexpected end of data" and exc.start >= len(data) - 3:
                 # A UTF-8 file cut off inside its last character: keep everything before it.
-                text = data[:exc.start].decode("utf-8")  # valid: the error is the first invalid byte
+                text = data[: exc.start].decode("utf-8")  # valid: the error is the first invalid byte
                 if not _looks_binary(text) and text.strip():
                     return Decoded(text, "utf-8", None, "truncated inside its last character")
             mixed = _decode_mixed(data)

@@ -27,10 +27,20 @@ MAX_COMBINATIONS = 20_000  # joint choices over the ambiguous application rows
 _MIN_FLAT_LINE = 300
 _MAX_TOKEN = 24
 
-_ANCHORS = ("第二十条第", "信息内容", "申请人情况", "本年新收政府信息公开申请数量", "上年结转政府信息公开申请数量",
-            "结转下年度继续办理", "结果维持", "尚未审结")
-_GLUED = re.compile(r"(?:规章|规范性文件|行政许可|行政处罚|行政强制|行政事业性收费|政府集中采购|申请数量|予以公开|"
-                    r"继续办理|尚未审结总计)[0-9无/\u00a0\u3000]")
+_ANCHORS = (
+    "第二十条第",
+    "信息内容",
+    "申请人情况",
+    "本年新收政府信息公开申请数量",
+    "上年结转政府信息公开申请数量",
+    "结转下年度继续办理",
+    "结果维持",
+    "尚未审结",
+)
+_GLUED = re.compile(
+    r"(?:规章|规范性文件|行政许可|行政处罚|行政强制|行政事业性收费|政府集中采购|申请数量|予以公开|"
+    r"继续办理|尚未审结总计)[0-9无/\u00a0\u3000]"
+)
 _SINGLE_CELLS = frozenset("\u00a0\u3000无/")  # a blank or none cell, one character
 _KIND = {
     "count": re.compile(r"0|[1-9]\d*|[1-9]\d{0,2}(?:,\d{3})+", re.A),
@@ -44,12 +54,33 @@ _REVIEW_HEAD = re.compile(rf"{_REVIEW_WORD}(?:[\u00a0\u3000]*{_REVIEW_WORD})*")
 _APP_HEAD = re.compile(r"[（(]本列数据|申请人情况")
 _FLOW_ROWS = ("new_received", "carried_over", "total_processed", "carried_forward")
 _APPLICANTS = 6  # application columns before 总计
-_TITLE = re.compile(r"(?:(?<=[：:>】\u00a0\u3000。])|(?<=报告)|^)((?:(?!报告)[\u4e00-\u9fff（）()]){2,30}?)"
-                    r"(?:19|20)\d{2}年度?(?:政府)?信息公开(?:工作)?(?:年度)?报告")
-_SECTION_KEYS = {1: ("总体情况", "概述"), 2: ("主动公开",), 3: ("申请情况", "依申请公开"), 4: ("行政复议", "行政诉讼"),
-                 5: ("问题",), 6: ("其他需要报告", "其他事项")}
-_LOOSE = {"（": "[（(]", "(": "[（(]", "）": "[）)]", ")": "[）)]", "，": "[，,]", ",": "[，,]", "、": "[、，,]",
-          "：": "[：:]", ":": "[：:]", "“": "[“”\"「]", "”": "[“”\"」]", "\"": "[“”\"「」]", "/": "[/／]"}
+_TITLE = re.compile(
+    r"(?:(?<=[：:>】\u00a0\u3000。])|(?<=报告)|^)((?:(?!报告)[\u4e00-\u9fff（）()]){2,30}?)"
+    r"(?:19|20)\d{2}年度?(?:政府)?信息公开(?:工作)?(?:年度)?报告"
+)
+_SECTION_KEYS = {
+    1: ("总体情况", "概述"),
+    2: ("主动公开",),
+    3: ("申请情况", "依申请公开"),
+    4: ("行政复议", "行政诉讼"),
+    5: ("问题",),
+    6: ("其他需要报告", "其他事项"),
+}
+_LOOSE = {
+    "（": "[（(]",
+    "(": "[（(]",
+    "）": "[）)]",
+    ")": "[）)]",
+    "，": "[，,]",
+    ",": "[，,]",
+    "、": "[、，,]",
+    "：": "[：:]",
+    ":": "[：:]",
+    "“": '[“”"「]',
+    "”": '[“”"」]',
+    '"': '[“”"「」]',
+    "/": "[/／]",
+}
 _ENUM = re.compile(r"^(?:([0-9]+)[.．、]|[（(]([一二三四五六七八九十]+)[）)]|([一二三四五六七八九十]+)[、.．])")
 
 
@@ -62,6 +93,7 @@ def looks_flat(text: str) -> bool:
 
 
 # ---- cutting one run ----
+
 
 def _token_ends(run: str, i: int, kind: str) -> list[int]:
     """Where a cell of ``kind`` starting at ``run[i]`` may end."""
@@ -109,10 +141,11 @@ def row_total_holds(split: tuple[str, ...]) -> bool:
 def review_totals_hold(split: tuple[str, ...]) -> bool:
     """C1–C3: in each group of five, the total equals the four outcomes."""
     values = [_number(t, "count") for t in split]
-    return all(math.isclose(values[g + 4], sum(values[g:g + 4])) for g in range(0, len(values) - 4, 5))
+    return all(math.isclose(values[g + 4], sum(values[g : g + 4])) for g in range(0, len(values) - 4, 5))
 
 
 # ---- rows found in the line ----
+
 
 @dataclass
 class _Row:
@@ -145,7 +178,7 @@ def _label_patterns(spec: codebook.RowSpec) -> list[re.Pattern[str]]:
         if not m:
             out.append(re.compile(_loose(name)))
             continue
-        core = name[m.end():]
+        core = name[m.end() :]
         number = next(g for g in m.groups() if g)
         enum = f"{number}[.．、]" if m.group(1) else f"[（(]{number}[）)]" if m.group(2) else f"{number}[、.．]"
         out.append(re.compile(enum + _loose(core)))
@@ -173,8 +206,17 @@ def _find_rows(line: str, template: str, section: str, lo: int, hi: int) -> list
     for i, (spec, m) in enumerate(found):
         stop = found[i + 1][1].start() if i + 1 < len(found) else hi
         run = _RUN.match(line, m.end(), stop)
-        rows.append(_Row(section, spec.row, m.group(0), m.start(), m.end(), run.group(0) if run else "",
-                         _kinds(template, section, spec)))
+        rows.append(
+            _Row(
+                section,
+                spec.row,
+                m.group(0),
+                m.start(),
+                m.end(),
+                run.group(0) if run else "",
+                _kinds(template, section, spec),
+            )
+        )
     return rows
 
 
@@ -198,6 +240,7 @@ def _find_headings(line: str) -> dict[int, tuple[int, int, str]]:
 
 
 # ---- choosing among cuts ----
+
 
 def _cut_rows(rows: list[_Row], notes: list[str]) -> None:
     """Each row's possible cuts, narrowed by its own total (B3, C1–C3)."""
@@ -249,15 +292,19 @@ def _choose_jointly(template: str, rows: list[_Row], notes: list[str]) -> None:
     known = {row: [_number(t, "count") for t in r.choice] for row, r in app.items() if r.choice is not None}
     names = [r.row for r in pending]
     rules = [rule for rule in _column_rules(template) if all(row in known or row in names for row in rule)]
-    fixed = [[sum(coef * known[row][c] for row, coef in rule.items() if row in known) for c in range(7)]
-             for rule in rules]
+    fixed = [
+        [sum(coef * known[row][c] for row, coef in rule.items() if row in known) for c in range(7)] for rule in rules
+    ]
     coefs = [[rule.get(name, 0) for name in names] for rule in rules]
     values = [[[_number(t, "count") for t in o] for o in r.options or ()] for r in pending]
     survivors = []
     for combo in itertools.product(*(range(len(v)) for v in values)):
         chosen = [values[k][i] for k, i in enumerate(combo)]
-        if all(abs(fixed[n][c] + sum(w * v[c] for w, v in zip(coefs[n], chosen, strict=True) if w)) < 1e-9
-               for n in range(len(rules)) for c in range(7)):
+        if all(
+            abs(fixed[n][c] + sum(w * v[c] for w, v in zip(coefs[n], chosen, strict=True) if w)) < 1e-9
+            for n in range(len(rules))
+            for c in range(7)
+        ):
             survivors.append(combo)
     for k, r in enumerate(pending):
         picks = {combo[k] for combo in survivors}
@@ -265,8 +312,10 @@ def _choose_jointly(template: str, rows: list[_Row], notes: list[str]) -> None:
             r.choice, r.options, r.flag = r.options[picks.pop()], None, "inferred_split"
         else:
             r.options, r.flag = None, "unsplittable"
-            notes.append(f"{r.code}: glued run {r.run!r} has {len(picks) or 'no'} cuts consistent with "
-                         "B1-B3; kept as text, not guessed")
+            notes.append(
+                f"{r.code}: glued run {r.run!r} has {len(picks) or 'no'} cuts consistent with "
+                "B1-B3; kept as text, not guessed"
+            )
 
 
 def _settle(rows: list[_Row], notes: list[str]) -> None:
@@ -278,12 +327,15 @@ def _settle(rows: list[_Row], notes: list[str]) -> None:
             r.choice, r.flag = r.options[0], "inferred_split"
         else:
             r.flag = "unsplittable"
-            notes.append(f"{r.code}: glued run {r.run!r} has {len(r.options) or 'no'} possible cuts that the "
-                         "rules cannot choose between; kept as text, not guessed")
+            notes.append(
+                f"{r.code}: glued run {r.run!r} has {len(r.options) or 'no'} possible cuts that the "
+                "rules cannot choose between; kept as text, not guessed"
+            )
         r.options = None
 
 
 # ---- the layout ----
+
 
 def _cells(r: _Row, line_no: int) -> list[Cell]:
     if r.flag == "unsplittable":
@@ -295,8 +347,9 @@ def _cells(r: _Row, line_no: int) -> list[Cell]:
     return cells
 
 
-def _prose(line: str, line_no: int, headings: dict[int, tuple[int, int, str]],
-           spans: list[tuple[int, int]]) -> list[tuple[int | None, str]]:
+def _prose(
+    line: str, line_no: int, headings: dict[int, tuple[int, int, str]], spans: list[tuple[int, int]]
+) -> list[tuple[int | None, str]]:
     """The text outside the tables, cut into pieces at the section headings (each heading a piece)."""
     marks = {0, len(line)} | {x for s in spans for x in s} | {x for h in headings.values() for x in h[:2]}
     out: list[tuple[int | None, str]] = []
@@ -336,13 +389,14 @@ def read_flat(text: str) -> Layout:
         else:
             layout.groups.append([Cell(r.label, line=line_no, offset=r.start), *_cells(r, line_no)])
     before = [(i + 1, s) for i, s in enumerate(lines[:idx]) if s.strip()]
-    after = [(idx + 2 + i, s) for i, s in enumerate(lines[idx + 1:]) if s.strip()]
+    after = [(idx + 2 + i, s) for i, s in enumerate(lines[idx + 1 :]) if s.strip()]
     layout.prose = before + _prose(line, line_no, headings, spans) + after
     return layout
 
 
-def _tables(line: str, template: str, headings: dict[int, tuple[int, int, str]]
-            ) -> tuple[list[_Row], list[tuple[int, int]], re.Match[str] | None]:
+def _tables(
+    line: str, template: str, headings: dict[int, tuple[int, int, str]]
+) -> tuple[list[_Row], list[tuple[int, int]], re.Match[str] | None]:
     """The rows of the three tables, the spans of text they take, and the review table's header."""
     end = len(line)
     spans: list[tuple[int, int]] = []
@@ -363,15 +417,19 @@ def _tables(line: str, template: str, headings: dict[int, tuple[int, int, str]]
     application = _find_rows(line, template, "application", lo, hi)
     if application:
         head = _APP_HEAD.search(line, lo, application[0].start)
-        spans.append((head.start() if head else application[0].start,
-                      application[-1].run_start + len(application[-1].run)))
+        spans.append(
+            (head.start() if head else application[0].start, application[-1].run_start + len(application[-1].run))
+        )
     rows = proactive + application
     # 四: fifteen cells after the review table's header.
     if header is not None:
         run = _RUN.match(line, header.end(), review_hi)
         text = run.group(0) if run else ""
-        rows.append(_Row("review_litigation", "all", header.group(0), header.start(), header.end(), text,
-                         _review_kinds(template)))
+        rows.append(
+            _Row(
+                "review_litigation", "all", header.group(0), header.start(), header.end(), text, _review_kinds(template)
+            )
+        )
         spans.append((header.start(), header.end() + len(text)))
     return rows, spans, header
 

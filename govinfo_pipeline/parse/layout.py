@@ -67,13 +67,7 @@ def read_layout(text: str, max_prose: int | None = None) -> Layout:
             last_was_cell = True
             continue
         stripped = line.strip()
-        if (
-            last_was_cell
-            and current
-            and stripped
-            and len(stripped) <= _MAX_CONTINUATION
-            and not HEADING.match(line)
-        ):
+        if last_was_cell and current and stripped and len(stripped) <= _MAX_CONTINUATION and not HEADING.match(line):
             # A cell whose text wrapped onto lines of its own ("结果" / "维持", "三" / "、" / "本" …).
             current[-1].raw += "\n" + line
             continue

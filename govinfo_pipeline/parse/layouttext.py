@@ -32,7 +32,8 @@ from govinfo_pipeline.parse.tables import core, norm
 from govinfo_pipeline.parse.values import NONE, NUMBER, parse_cell
 
 _PAGE_NO = re.compile(
-    r"^\s*(?:[—\-－–]+\s*\d{1,4}\s*[—\-－–]+|第\s*\d{1,4}\s*页(?:\s*[，,/]?\s*共\s*\d{1,4}\s*页)?)\s*$")
+    r"^\s*(?:[—\-－–]+\s*\d{1,4}\s*[—\-－–]+|第\s*\d{1,4}\s*页(?:\s*[，,/]?\s*共\s*\d{1,4}\s*页)?)\s*$"
+)
 _ENUM = re.compile(r"^(?:[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十]+[）)]|\d{1,2}[.．、])")
 _UNIT = re.compile(r"^(?:万元|亿元|元|[（(][增减][）)])$")
 _TOKEN = re.compile(r"\S+")
@@ -89,6 +90,7 @@ class _Row:
 
 # ---- lines and tokens ----
 
+
 def _is_value(text: str) -> bool:
     """A cell's text: a number (money with its unit too), 无 or /, or anything opening with a digit
     that is not an enumerated label ("3件" is read as text later, never as a label)."""
@@ -102,10 +104,14 @@ def _tokens(text: str) -> list[_Tok]:
     toks: list[_Tok] = []
     for m in _TOKEN.finditer(text):
         tok = _Tok(m.group(), m.start(), m.end())
-        if (toks and _UNIT.match(tok.text) and tok.start - toks[-1].end == 1
-                and parse_cell(toks[-1].text).status == NUMBER):
+        if (
+            toks
+            and _UNIT.match(tok.text)
+            and tok.start - toks[-1].end == 1
+            and parse_cell(toks[-1].text).status == NUMBER
+        ):
             prev = toks[-1]
-            toks[-1] = _Tok(text[prev.start:tok.end], prev.start, tok.end)
+            toks[-1] = _Tok(text[prev.start : tok.end], prev.start, tok.end)
             continue
         toks.append(tok)
     return toks
@@ -146,6 +152,7 @@ def _pieces(toks: list[_Tok]) -> list[_Tok]:
 
 
 # ---- detection ----
+
 
 def _table_like(line: str) -> bool:
     """A label followed by two or more values, the values set apart by runs of spaces."""
@@ -270,8 +277,13 @@ def _place_segments(segments: list[_Segment], n: int) -> dict[int, list[int] | N
             placed = {id(r): _fit([t.center for t in r.values], data) for r in seg.rows if r.values}
         else:
             fit = _pattern_fit(value_rows, pattern)
-            placed = {id(r): (fit if fit is not None and len(r.values) == len(fit) else
-                              _fit([t.center for t in r.values], data)) for r in seg.rows if r.values}
+            placed = {
+                id(r): (
+                    fit if fit is not None and len(r.values) == len(fit) else _fit([t.center for t in r.values], data)
+                )
+                for r in seg.rows
+                if r.values
+            }
         out.update(placed)
         used = {tuple(p) for r in seg.rows if r.values and (p := placed[id(r)]) is not None and len(p) < n}
         if len(used) == 1 and all(placed[id(r)] is not None for r in seg.rows if r.values):
@@ -302,6 +314,7 @@ def _row_cells(row: _Row, n: int | None, cols: list[int] | None) -> list[Cell]:
 
 # ---- rows ----
 
+
 def _build_rows(body: list[_Line], is_new: Callable[[str, bool], bool]) -> list[_Row]:
     """Rows, and lines of values without a label (orphans), in order. A label piece that ``is_new``
     opens a label; any other piece continues the open label it stands under."""
@@ -331,6 +344,7 @@ def _build_rows(body: list[_Line], is_new: Callable[[str, bool], bool]) -> list[
 def _continue(open_: list[_Piece], tok: _Tok) -> None:
     """Append a wrapped label part to the open label above it (the latest that overlaps, else the
     nearest within a few characters); a part with no such label is left out."""
+
     def distance(p: _Piece) -> int:
         return max(p.start - tok.end, tok.start - p.end, 0)
 
@@ -367,6 +381,7 @@ def _resolve_orphans(rows: list[_Row]) -> list[_Row]:
 
 # ---- headers ----
 
+
 @functools.cache
 def _app_header_vocab() -> tuple[str, ...]:
     cols = [c["label"] for c in codebook.load()["application_cols"]]
@@ -377,7 +392,8 @@ def _app_header_vocab() -> tuple[str, ...]:
 def _is_app_header_line(line: _Line) -> bool:
     vocab = _app_header_vocab()
     return bool(line.toks) and all(
-        "勾稽" in t.text or any(norm(t.text) and norm(t.text) in v for v in vocab) for t in line.toks)
+        "勾稽" in t.text or any(norm(t.text) and norm(t.text) in v for v in vocab) for t in line.toks
+    )
 
 
 def _app_header_end(lines: list[_Line], i: int) -> int | None:
@@ -443,11 +459,13 @@ def _column_extents(header: list[_Line], labels: list[str]) -> list[Extent | Non
 
 # ---- the three tables ----
 
+
 @functools.cache
 def _labels(section: str) -> frozenset[str]:
     """The row labels (and aliases) of both templates, without enumerators."""
-    return frozenset(core(x) for t in codebook.TEMPLATES for r in codebook.rows(t, section)
-                     for x in (r.label, *r.aliases))
+    return frozenset(
+        core(x) for t in codebook.TEMPLATES for r in codebook.rows(t, section) for x in (r.label, *r.aliases)
+    )
 
 
 def _vertical_chars(lines: list[_Line]) -> set[int]:
@@ -456,8 +474,12 @@ def _vertical_chars(lines: list[_Line]) -> set[int]:
     by_pos: dict[int, list[int]] = {}
     for line in lines:
         toks = line.toks
-        if toks and len(toks[0].text) == 1 and not _is_value(toks[0].text) and (
-                len(toks) == 1 or toks[1].start - toks[0].end >= 2):
+        if (
+            toks
+            and len(toks[0].text) == 1
+            and not _is_value(toks[0].text)
+            and (len(toks) == 1 or toks[1].start - toks[0].end >= 2)
+        ):
             by_pos.setdefault(toks[0].start, []).append(line.no)
     out: set[int] = set()
     for numbers in by_pos.values():
@@ -472,8 +494,9 @@ def _vertical_chars(lines: list[_Line]) -> set[int]:
     return out
 
 
-def _app_body(lines: list[_Line], cols: list[str]) -> tuple[list[Cell], dict[int, list[Extent | None] | None],
-                                                           list[_Line]]:
+def _app_body(
+    lines: list[_Line], cols: list[str]
+) -> tuple[list[Cell], dict[int, list[Extent | None] | None], list[_Line]]:
     """The first header's marks (for ``tables`` to find the table), each page's column extents from
     its header (repeated headers included), and the body lines without the vertical group label."""
     vertical = _vertical_chars(lines)
@@ -487,8 +510,12 @@ def _app_body(lines: list[_Line], cols: list[str]) -> tuple[list[Cell], dict[int
         if end is not None:
             header = lines[i:end]
             if not marks:
-                marks = [Cell(t.text, line=h.no, offset=t.start + h.shift) for h in header for t in h.toks
-                         if "勾稽" in t.text or norm(t.text) in _STRONG_HEADER]
+                marks = [
+                    Cell(t.text, line=h.no, offset=t.start + h.shift)
+                    for h in header
+                    for t in h.toks
+                    if "勾稽" in t.text or norm(t.text) in _STRONG_HEADER
+                ]
             headers[line.page] = _column_extents(header, cols)
             i = end
             continue
@@ -522,8 +549,6 @@ def _application(lines: list[_Line]) -> list[list[Cell]]:
     rows = _resolve_orphans(_build_rows(body, is_new))
     placed = _place_segments(_by_page(rows, headers), len(cols))
     return ([marks] if marks else []) + [_row_cells(r, len(cols), placed.get(id(r))) for r in rows]
-
-
 
 
 @dataclass
@@ -584,8 +609,7 @@ def _review(lines: list[_Line]) -> list[list[Cell]]:
         if not any(norm(t.text) in _REVIEW_WORDS for t in line.toks):
             groups.append([Cell(t.text, line=line.no, offset=t.start + line.shift) for t in line.toks])
     stacks = _stacks(header, labels)
-    groups.append([Cell("\n".join(s.parts), line=s.line.no, offset=int(s.extent[0]) + s.line.shift)
-                   for s in stacks])
+    groups.append([Cell("\n".join(s.parts), line=s.line.no, offset=int(s.extent[0]) + s.line.shift) for s in stacks])
     values = [(t, line) for line in data for t in line.toks]
     cells = [Cell(t.text, line=line.no, offset=t.start + line.shift) for t, line in values]
     if len(cells) != n:
@@ -601,6 +625,7 @@ def _review(lines: list[_Line]) -> list[list[Cell]]:
 
 
 # ---- regions ----
+
 
 def _is_review_header(line: _Line) -> bool:
     words = [norm(t.text) for t in line.toks]
@@ -629,8 +654,16 @@ def _application_start(lines: list[_Line]) -> int | None:
     """Table 三 starts at its header, or, with no header, at its first row (一、本年新收…)."""
     found = next((i for i in range(len(lines)) if _app_header_end(lines, i) is not None), None)
     if found is None:
-        found = next((i for i, line in enumerate(lines) if line.toks and _ENUM.match(line.toks[0].text)
-                      and "本年新收政府信息公开申请" in norm(line.toks[0].text)), None)
+        found = next(
+            (
+                i
+                for i, line in enumerate(lines)
+                if line.toks
+                and _ENUM.match(line.toks[0].text)
+                and "本年新收政府信息公开申请" in norm(line.toks[0].text)
+            ),
+            None,
+        )
     return found
 
 
@@ -650,9 +683,18 @@ def _regions(lines: list[_Line]) -> list[tuple[str, int, int]]:
     out: list[tuple[str, int, int]] = []
     app = _application_start(lines)
     limit = app if app is not None else len(lines)
-    pro = next((i for i in range(limit) if lines[i].toks and (
-        (lines[i].toks[0].text.startswith("第二十条") and len(lines[i].toks) == 1)
-        or norm(lines[i].toks[0].text) == "信息内容")), None)
+    pro = next(
+        (
+            i
+            for i in range(limit)
+            if lines[i].toks
+            and (
+                (lines[i].toks[0].text.startswith("第二十条") and len(lines[i].toks) == 1)
+                or norm(lines[i].toks[0].text) == "信息内容"
+            )
+        ),
+        None,
+    )
     after = 0
     if pro is not None:
         after = min(_table_end(lines, pro), limit)
@@ -691,6 +733,9 @@ def read_layout_text(text: str) -> Layout:
     for kind, a, b in _regions(lines):
         layout.groups.extend(readers[kind](lines[a:b]))
         taken.update(range(a, b))
-    layout.prose = [(line.no, line.text) for i, line in enumerate(lines)
-                    if i not in taken and not line.blank and not _is_page_no(line)]
+    layout.prose = [
+        (line.no, line.text)
+        for i, line in enumerate(lines)
+        if i not in taken and not line.blank and not _is_page_no(line)
+    ]
     return layout

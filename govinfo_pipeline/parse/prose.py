@@ -37,15 +37,19 @@ FIGURES: dict[str, tuple[tuple[str, str, str], ...]] = {
     "other_handling": tuple(("application", r, "total") for r in ("other", *_rows("other_"))),
     "carried_forward": (("application", "carried_forward", "total"),),
     "review": (("review_litigation", "review", "total"),),
-    "litigation": (("review_litigation", "litigation_direct", "total"),
-                   ("review_litigation", "litigation_after_review", "total")),
+    "litigation": (
+        ("review_litigation", "litigation_direct", "total"),
+        ("review_litigation", "litigation_after_review", "total"),
+    ),
 }
 
 _N = r"(\d{1,7})\s*(?:件|个|宗|起)"
 _GAP = r"[^，。；;,\d]{0,12}?"  # a few words, never crossing a clause or another number
 PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("new_received",
-     re.compile(r"(?:新收|新接收|收到|受理)[^。；]{0,20}?申请" + _GAP + r"(?:共计|共|合计|总计)?\s*" + _N)),
+    (
+        "new_received",
+        re.compile(r"(?:新收|新接收|收到|受理)[^。；]{0,20}?申请" + _GAP + r"(?:共计|共|合计|总计)?\s*" + _N),
+    ),
     ("carried_over", re.compile(r"上(?:一)?年(?:度)?结转" + _GAP + _N)),
     ("total_processed", re.compile(r"(?<!未)办结" + _GAP + _N)),
     ("granted", re.compile(r"(?<![部分不予动])(?:予以)?公开" + r"(?:的)?\s*" + _N)),
@@ -84,8 +88,9 @@ def paragraphs(prose: list[tuple[int, str]]) -> list[tuple[str, list[tuple[int, 
             adjacent = False
             continue
         text = line.strip()
-        follows = adjacent and (line_no is None and prev is None or line_no is not None and prev is not None
-                                and line_no == prev + 1)
+        follows = adjacent and (
+            line_no is None and prev is None or line_no is not None and prev is not None and line_no == prev + 1
+        )
         if out and follows and not out[-1][0].endswith(_SENTENCE_END):
             joined, starts = out[-1]
             out[-1] = (joined + text, [*starts, (len(joined), line_no)])

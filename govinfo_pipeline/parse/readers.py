@@ -21,8 +21,33 @@ from govinfo_pipeline.parse.layout import Cell, Layout, read_layout
 def max_unzipped_bytes() -> int:
     """A DOCX that inflates beyond this (GOVINFO_MAX_UNZIPPED_BYTES, default 100 MB) is a zip bomb."""
     return int(os.environ.get("GOVINFO_MAX_UNZIPPED_BYTES") or 100 * 1024 * 1024)
-_BLOCK_TAGS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "tr", "br", "section", "article",
-               "blockquote", "pre", "ul", "ol", "dd", "dt", "header", "footer", "center", "font"}
+
+
+_BLOCK_TAGS = {
+    "p",
+    "div",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "li",
+    "tr",
+    "br",
+    "section",
+    "article",
+    "blockquote",
+    "pre",
+    "ul",
+    "ol",
+    "dd",
+    "dt",
+    "header",
+    "footer",
+    "center",
+    "font",
+}
 _CHROME_TAGS = ("script", "style", "noscript", "nav", "iframe", "select", "button", "form", "head")
 _HTML_HINT = re.compile(r"<(?:!doctype\s+html|html|body|table|div|p)\b", re.I)
 _JS_STRING = re.compile(r'"((?:[^"\\]|\\.)*<table(?:[^"\\]|\\.)*)"', re.S)
@@ -87,14 +112,16 @@ def _grid(rows: list[list[tuple[str, int, int]]]) -> list[list[str | None]]:
 def _groups(table_index: int, grid: list[list[str | None]], page: int | None = None) -> list[list[Cell]]:
     groups = []
     for r, row in enumerate(grid):
-        cells = [Cell(text, page=page, table=table_index, row=r, col=c) for c, text in enumerate(row)
-                 if text is not None]
+        cells = [
+            Cell(text, page=page, table=table_index, row=r, col=c) for c, text in enumerate(row) if text is not None
+        ]
         if cells:
             groups.append(cells)
     return groups
 
 
 # ---- HTML ----
+
 
 def _html_text(el) -> str:
     """An element's text with <br> and block boundaries as newlines, NBSP kept."""
@@ -160,8 +187,13 @@ def read_html(text: str) -> Layout:
     for i, table in enumerate(tables):
         rows = []
         for tr in table.iter("tr"):
-            rows.append([(_cell_text(td), int(td.get("rowspan") or 1), int(td.get("colspan") or 1))
-                         for td in tr if td.tag in ("td", "th")])
+            rows.append(
+                [
+                    (_cell_text(td), int(td.get("rowspan") or 1), int(td.get("colspan") or 1))
+                    for td in tr
+                    if td.tag in ("td", "th")
+                ]
+            )
         groups += _groups(i, _grid(rows))
     for table in tables:  # the prose is what remains
         table.drop_tree()
@@ -191,6 +223,7 @@ def _content_root(root):
 
 
 # ---- DOCX ----
+
 
 def read_docx(data: bytes) -> Layout:
     import docx
@@ -231,6 +264,7 @@ def read_docx(data: bytes) -> Layout:
 
 # ---- PDF ----
 
+
 def read_pdf(data: bytes) -> Layout:
     import pdfplumber
 
@@ -240,8 +274,9 @@ def read_pdf(data: bytes) -> Layout:
         words = " ".join(f"{type(e).__name__} {e}" for e in chain if e is not None).lower()
         encrypted = "password" in words or "encrypt" in words
         if encrypted:
-            return Unreadable("encrypted", "the PDF is encrypted (it needs a password to open); "
-                                           "an unprotected copy is needed")
+            return Unreadable(
+                "encrypted", "the PDF is encrypted (it needs a password to open); an unprotected copy is needed"
+            )
         return Unreadable("malformed", f"a malformed PDF that cannot be read: {name}: {exc}")
 
     try:
@@ -280,6 +315,7 @@ def _pdf_layout(pdf) -> Layout:
 
 # ---- Markdown ----
 
+
 def read_markdown(text: str) -> Layout:
     """Markdown from a PDF converter: `|`-rows become table rows (header position does not matter)."""
     prose: list[tuple[int | None, str]] = []
@@ -295,8 +331,12 @@ def read_markdown(text: str) -> Layout:
             cells = stripped.strip("|").split("|")
             if all(re.fullmatch(r"\s*:?-{2,}:?\s*", c) for c in cells):
                 continue
-            groups.append([Cell(c.strip().replace("<br>", "\n").replace("<br/>", "\n"), line=number, table=table,
-                                col=i) for i, c in enumerate(cells)])
+            groups.append(
+                [
+                    Cell(c.strip().replace("<br>", "\n").replace("<br/>", "\n"), line=number, table=table, col=i)
+                    for i, c in enumerate(cells)
+                ]
+            )
             continue
         in_table = False
         if stripped:

@@ -12,9 +12,11 @@ from govinfo_pipeline.parse.tables import core, detect_template, norm, read_tabl
 
 PARSER_VERSION = "1"
 
-_NUMERALS = {c: i for i, c in enumerate("一二三四五六", start=1)} | {str(i): i for i in range(1, 7)} | {
-    c: i for i, c in enumerate("１２３４５６", start=1)
-}
+_NUMERALS = (
+    {c: i for i, c in enumerate("一二三四五六", start=1)}
+    | {str(i): i for i in range(1, 7)}
+    | {c: i for i, c in enumerate("１２３４５６", start=1)}
+)
 # Words that identify each section's heading when its wording differs from the template.
 _SECTION_KEYS = {
     1: ("总体情况", "概述"),
@@ -87,7 +89,7 @@ def find_sections(layout: Layout) -> tuple[str, list[Section]]:
     bodies: list[Section] = []
     for k, (i, number, heading) in enumerate(starts):
         end = starts[k + 1][0] if k + 1 < len(starts) else len(layout.prose)
-        body = "\n".join(line.strip() for _, line in layout.prose[i + 1:end])
+        body = "\n".join(line.strip() for _, line in layout.prose[i + 1 : end])
         bodies.append(Section(number, heading, body, layout.prose[i][0]))
     first = starts[0][0] if starts else len(layout.prose)
     preamble = "\n".join(line.strip() for _, line in layout.prose[:first])
@@ -159,17 +161,29 @@ def parse_layout(layout: Layout, text: str | None = None) -> ParsedReport:
         cells = tables.cells
         notes.extend(tables.notes)
         missing = tables.unread_rows or any(
-            c["cell_status"] == "absent" or c["cell_flag"] == "unsplittable" for c in cells)
-        status = "failed" if not tables.found_tables else (
-            "parsed" if len(tables.found_tables) == len(codebook.SECTIONS) and not missing else "partial")
+            c["cell_status"] == "absent" or c["cell_flag"] == "unsplittable" for c in cells
+        )
+        status = (
+            "failed"
+            if not tables.found_tables
+            else ("parsed" if len(tables.found_tables) == len(codebook.SECTIONS) and not missing else "partial")
+        )
     if agency is None:
         notes.append("agency name not found in title or opening prose")
     if year is None:
         notes.append("report year not found")
-    claims = [{"figure": c.target, "value": c.value, "phrase": c.phrase, "source_line": c.line}
-              for c in find_claims(layout.prose)]
+    claims = [
+        {"figure": c.target, "value": c.value, "phrase": c.phrase, "source_line": c.line}
+        for c in find_claims(layout.prose)
+    ]
     none_received = says_no_applications(layout.prose)
     if none_received:
-        claims.append({"figure": NO_APPLICATIONS_FIGURE, "value": None, "phrase": none_received[0],
-                       "source_line": none_received[1]})
+        claims.append(
+            {
+                "figure": NO_APPLICATIONS_FIGURE,
+                "value": None,
+                "phrase": none_received[0],
+                "source_line": none_received[1],
+            }
+        )
     return ParsedReport(agency, year, template, title, status, preamble, sections, cells, notes, claims)

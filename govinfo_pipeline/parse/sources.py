@@ -22,9 +22,25 @@ DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 IGNORED_NAMES = frozenset({"manifest.csv", ".gitkeep", ".DS_Store", "Thumbs.db"})
 
 
-RAW_COLUMNS = ["source_path", "source_sha256", "source_size", "source_format", "encoding", "text", "blob",
-               "year_hint", "reason", "detail", "manifest_agency", "manifest_region", "manifest_year",
-               "source_url", "unchanged", "source_mtime_ns", "read"]
+RAW_COLUMNS = [
+    "source_path",
+    "source_sha256",
+    "source_size",
+    "source_format",
+    "encoding",
+    "text",
+    "blob",
+    "year_hint",
+    "reason",
+    "detail",
+    "manifest_agency",
+    "manifest_region",
+    "manifest_year",
+    "source_url",
+    "unchanged",
+    "source_mtime_ns",
+    "read",
+]
 
 
 MANIFEST = "manifest.csv"
@@ -69,8 +85,9 @@ def _source_file(root: Path, path: Path) -> SourceFile:
         except (OSError, RuntimeError) as exc:  # a loop of symlinks (RuntimeError before Python 3.13)
             return SourceFile(path, rel, ("unreadable", f"symlink that cannot be resolved: {exc}"))
         if not target.is_relative_to(root):
-            return SourceFile(path, rel, ("outside_input", f"symlink to {target.name} outside the input folder; "
-                                                           "not followed"))
+            return SourceFile(
+                path, rel, ("outside_input", f"symlink to {target.name} outside the input folder; not followed")
+            )
     return SourceFile(path, rel)
 
 
@@ -78,8 +95,13 @@ def _lookup(root: Path, rel: str) -> SourceFile | None:
     """The file ``rel`` as ``discover``'s walk would list it, or None where the walk would not."""
     pure = PurePosixPath(rel)
     parts = pure.parts
-    if (not parts or pure.is_absolute() or rel != pure.as_posix() or parts[-1] in IGNORED_NAMES
-            or any(p in ("..", ".") or p.startswith(".") for p in parts)):
+    if (
+        not parts
+        or pure.is_absolute()
+        or rel != pure.as_posix()
+        or parts[-1] in IGNORED_NAMES
+        or any(p in ("..", ".") or p.startswith(".") for p in parts)
+    ):
         return None
     path = root.joinpath(*parts)
     # the walk does not enter symlinked folders, and lists files and symlinks to files (dangling ones too)
@@ -140,13 +162,26 @@ def _held_by_path(held: pd.DataFrame | None) -> dict[str, tuple]:
     if held is None or held.empty or "source_mtime_ns" not in held:
         return {}
     current = held[(held["parser_version"] == PARSER_VERSION) & held["source_mtime_ns"].notna()]
-    return {p: (int(s), int(m), h, None if pd.isna(y) else int(y), f) for p, s, m, h, y, f in zip(
-        current["source_path"], current["source_size"], current["source_mtime_ns"], current["source_sha256"],
-        current["report_year"], current["source_format"], strict=True)}
+    return {
+        p: (int(s), int(m), h, None if pd.isna(y) else int(y), f)
+        for p, s, m, h, y, f in zip(
+            current["source_path"],
+            current["source_size"],
+            current["source_mtime_ns"],
+            current["source_sha256"],
+            current["report_year"],
+            current["source_format"],
+            strict=True,
+        )
+    }
 
 
-def read_files(files: list[SourceFile], max_bytes: int = DEFAULT_MAX_BYTES,
-               manifest: dict[str, dict] | None = None, held: pd.DataFrame | None = None) -> pd.DataFrame:
+def read_files(
+    files: list[SourceFile],
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    manifest: dict[str, dict] | None = None,
+    held: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Hash each file and tell its format by content: PDF and DOCX are kept as bytes; text, HTML and
     Markdown are decoded. Unreadable, empty, oversized or undecodable files get a reason.
 
@@ -167,8 +202,12 @@ def read_files(files: list[SourceFile], max_bytes: int = DEFAULT_MAX_BYTES,
             row["source_mtime_ns"] = st.st_mtime_ns
             same = known.get(f.rel)
             if same and same[:2] == (size, st.st_mtime_ns):
-                row.update(source_sha256=same[2], year_hint=row["manifest_year"] or same[3], source_format=same[4],
-                           unchanged=True)
+                row.update(
+                    source_sha256=same[2],
+                    year_hint=row["manifest_year"] or same[3],
+                    source_format=same[4],
+                    unchanged=True,
+                )
                 continue
             if size > max_bytes:
                 row["reason"], row["detail"] = "too_large", f"{size} bytes, over the limit of {max_bytes}"
@@ -212,7 +251,5 @@ def mark_unchanged(raw: pd.DataFrame, held: pd.DataFrame) -> pd.DataFrame:
         return raw.assign(unchanged=already)
     current = held[held["parser_version"] == PARSER_VERSION]
     known = set(zip(current["source_path"], current["source_sha256"], strict=True))
-    flags = [a or (p, h) in known
-             for a, p, h in zip(already, raw["source_path"], raw["source_sha256"], strict=True)]
+    flags = [a or (p, h) in known for a, p, h in zip(already, raw["source_path"], raw["source_sha256"], strict=True)]
     return raw.assign(unchanged=flags)
-

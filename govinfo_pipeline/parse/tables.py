@@ -16,10 +16,26 @@ _ENUM = re.compile(r"^(?:[一二三四五六七八九十]+[、.]|\(?[一二三�
 _REVIEW_HEADER_WORDS = ("结果", "复议", "诉讼", "总计", "审结", "起诉")
 _LOOKAHEAD = 4  # how many template rows a label may skip ahead (rows missing from the report)
 
-FEATURES_2019 = ("本年新制作数量", "本年新公开数量", "对外公开总数量", "上一年项目数量", "本年增/减",
-                 "其他对外管理服务事项", "第二十条第(九)项", "政府集中采购", "采购总金额")
-FEATURES_2021 = ("本年制发件数", "本年废止件数", "现行有效件数", "本年收费金额", "本年处理决定数量",
-                 "逾期不补正", "逾期未按收费通知要求缴纳费用")
+FEATURES_2019 = (
+    "本年新制作数量",
+    "本年新公开数量",
+    "对外公开总数量",
+    "上一年项目数量",
+    "本年增/减",
+    "其他对外管理服务事项",
+    "第二十条第(九)项",
+    "政府集中采购",
+    "采购总金额",
+)
+FEATURES_2021 = (
+    "本年制发件数",
+    "本年废止件数",
+    "现行有效件数",
+    "本年收费金额",
+    "本年处理决定数量",
+    "逾期不补正",
+    "逾期未按收费通知要求缴纳费用",
+)
 # Text that shows a national application table is there at all.
 _APPLICATION_ANCHORS = ("本年新收政府信息公开申请数量", "勾稽关系", "申请人情况")
 
@@ -82,17 +98,24 @@ def _emit(result: TableResult, spec: codebook.CellSpec, cell: Cell | None, as_te
     if flag == "unsplittable":  # glued digits that no rule can cut with certainty: kept as the raw run
         as_text = True
     value, unit, status = (None, None, TEXT) if as_text else parse_cell(raw, spec.kind, spec.default_unit)
-    result.cells.append({
-        "section": spec.section, "row": spec.row, "col": spec.col,
-        "value": value, "unit": unit, "cell_status": status,
-        "raw_text": raw, "source_line": None if cell is None else cell.line,
-        "source_page": None if cell is None else cell.page,
-        "source_table": None if cell is None else cell.table,
-        "source_row": None if cell is None else cell.row,
-        "source_col": None if cell is None else cell.col,
-        "source_offset": None if cell is None else cell.offset,
-        "cell_flag": flag,
-    })
+    result.cells.append(
+        {
+            "section": spec.section,
+            "row": spec.row,
+            "col": spec.col,
+            "value": value,
+            "unit": unit,
+            "cell_status": status,
+            "raw_text": raw,
+            "source_line": None if cell is None else cell.line,
+            "source_page": None if cell is None else cell.page,
+            "source_table": None if cell is None else cell.table,
+            "source_row": None if cell is None else cell.row,
+            "source_col": None if cell is None else cell.col,
+            "source_offset": None if cell is None else cell.offset,
+            "cell_flag": flag,
+        }
+    )
 
 
 def _region(groups: list[list[Cell]], start_markers: tuple[str, ...], begin: int = 0) -> int | None:
@@ -102,9 +125,7 @@ def _region(groups: list[list[Cell]], start_markers: tuple[str, ...], begin: int
     return None
 
 
-def _labelled_rows(
-    result: TableResult, template: str, section: str, groups: list[list[Cell]]
-) -> None:
+def _labelled_rows(result: TableResult, template: str, section: str, groups: list[list[Cell]]) -> None:
     """Tables whose rows start with a label cell (二 and 三): match labels in template order."""
     specs = codebook.rows(template, section)
     cell_specs = {(c.row, c.col): c for c in codebook.cells(template) if c.section == section}
@@ -124,7 +145,7 @@ def _labelled_rows(
             continue
         ri, ci = hit
         spec = specs[ri]
-        values = group[ci + 1:]
+        values = group[ci + 1 :]
         # Converters render a label merged over several columns as the label plus empty cells.
         while len(values) > len(spec.cols) and not clean(values[0].raw):
             values = values[1:]
@@ -133,15 +154,20 @@ def _labelled_rows(
             values = values[:-1]
         if len(values) > len(spec.cols) and len(spec.cols) > 1:
             # More cells than the template has: which is which cannot be told, so none is read as a number.
-            result.notes.append(f"{section}.{spec.row}: {len(values)} cells where the template has "
-                                f"{len(spec.cols)}; the row is kept as text, not guessed")
+            result.notes.append(
+                f"{section}.{spec.row}: {len(values)} cells where the template has "
+                f"{len(spec.cols)}; the row is kept as text, not guessed"
+            )
             misaligned.add(spec.row)
         elif len(values) > len(spec.cols):
             result.notes.append(f"{section}.{spec.row}: extra cells after the first ignored")
         if len(values) < len(spec.cols):
-            result.notes.append(f"{section}.{spec.row}: only {len(values)} of {len(spec.cols)} cells; "
-                                "the row is kept as text, not guessed" if values else
-                                f"{section}.{spec.row}: no cells")
+            result.notes.append(
+                f"{section}.{spec.row}: only {len(values)} of {len(spec.cols)} cells; "
+                "the row is kept as text, not guessed"
+                if values
+                else f"{section}.{spec.row}: no cells"
+            )
             if values:
                 misaligned.add(spec.row)
         found[spec.row] = values
@@ -152,8 +178,13 @@ def _labelled_rows(
             result.notes.append(f"{section}.{spec.row}: row not found")
         if spec.row in misaligned:
             result.unread_rows.append(f"{section}.{spec.row}")
-            whole = Cell(" | ".join(c.raw for c in values), line=values[0].line, page=values[0].page,
-                         table=values[0].table, row=values[0].row)
+            whole = Cell(
+                " | ".join(c.raw for c in values),
+                line=values[0].line,
+                page=values[0].page,
+                table=values[0].table,
+                row=values[0].row,
+            )
             for col in spec.cols:
                 _emit(result, cell_specs[(spec.row, col)], whole, as_text=True)
             continue

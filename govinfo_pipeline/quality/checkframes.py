@@ -13,9 +13,12 @@ EXPECTED_CELLS = {t: len(codebook.cells(t)) for t in codebook.TEMPLATES} | {"unk
 # columns of which they test only whether a value is there; ``extremes``: columns they bound (between);
 # ``unique``: a column set that must be unique.
 _READS: dict[str, dict[str, list[str]]] = {
-    "normalized_cells": {"exact": ["template_version", "section", "code", "cell_status", "unit"],
-                         "nullness": ["value", "raw_text"], "extremes": ["source_line"],
-                         "unique": ["report_id", "section", "row", "col"]},
+    "normalized_cells": {
+        "exact": ["template_version", "section", "code", "cell_status", "unit"],
+        "nullness": ["value", "raw_text"],
+        "extremes": ["source_line"],
+        "unique": ["report_id", "section", "row", "col"],
+    },
     "facts_rule_results": {"exact": ["rule_id", "level", "outcome", "passed"], "nullness": ["report_id", "message"]},
 }
 
@@ -51,8 +54,13 @@ def raw_view(raw: pd.DataFrame) -> pd.DataFrame:
     raw = raw[raw["read"].eq(True) | raw["reason"].notna()] if "read" in raw else raw
     view = raw.drop(columns=["text", "blob"]).copy()
     view["decoded"] = raw["text"].notna() | raw["blob"].notna()
-    view["text_chars"] = pd.array([len(t) if isinstance(t, str) else len(b) if isinstance(b, bytes) else None
-                                   for t, b in zip(raw["text"], raw["blob"], strict=True)], dtype="Int64")
+    view["text_chars"] = pd.array(
+        [
+            len(t) if isinstance(t, str) else len(b) if isinstance(b, bytes) else None
+            for t, b in zip(raw["text"], raw["blob"], strict=True)
+        ],
+        dtype="Int64",
+    )
     return view
 
 
@@ -61,18 +69,22 @@ def duplicate_accounting(raw: pd.DataFrame, reports: pd.DataFrame, rejections: p
     hashes = raw.dropna(subset=["source_sha256"]).groupby("source_sha256").size()
     dup = hashes[hashes > 1]
     if dup.empty:
-        return pd.DataFrame({"source_sha256": pd.Series(dtype=str), "files": pd.Series(dtype=int),
-                             "accounted": pd.Series(dtype=int)})
+        return pd.DataFrame(
+            {"source_sha256": pd.Series(dtype=str), "files": pd.Series(dtype=int), "accounted": pd.Series(dtype=int)}
+        )
     n_rep = reports.groupby("source_sha256").size()
     n_rej = rejections[rejections["reason"] == "duplicate_content"].groupby("source_sha256").size()
     unchanged = raw[raw["unchanged"].eq(True)] if "unchanged" in raw else raw.iloc[0:0]
     n_held = unchanged.groupby("source_sha256").size()  # already loaded, skipped this run
-    return pd.DataFrame({
-        "source_sha256": dup.index,
-        "files": dup.to_numpy(),
-        "accounted": (dup.index.map(n_rep).fillna(0) + dup.index.map(n_rej).fillna(0)
-                      + dup.index.map(n_held).fillna(0)).astype(int),
-    })
+    return pd.DataFrame(
+        {
+            "source_sha256": dup.index,
+            "files": dup.to_numpy(),
+            "accounted": (
+                dup.index.map(n_rep).fillna(0) + dup.index.map(n_rej).fillna(0) + dup.index.map(n_held).fillna(0)
+            ).astype(int),
+        }
+    )
 
 
 def reports_view(reports: pd.DataFrame) -> pd.DataFrame:
@@ -90,8 +102,7 @@ def cells_view(cells: pd.DataFrame, reports: pd.DataFrame) -> pd.DataFrame:
     """Cells with their report's template and a single code column (section.row.col)."""
     view = cells.merge(reports[["report_id", "template_version"]], on="report_id", how="left")
     view["code"] = view["section"] + "." + view["row"] + "." + view["col"]
-    return categorical(view, ["report_id", "section", "row", "col", "unit", "cell_status", "template_version",
-                              "code"])
+    return categorical(view, ["report_id", "section", "row", "col", "unit", "cell_status", "template_version", "code"])
 
 
 def results_view(results: pd.DataFrame) -> pd.DataFrame:
@@ -106,4 +117,3 @@ def cell_counts(cells: pd.DataFrame, reports: pd.DataFrame) -> pd.DataFrame:
     view["cells"] = view["report_id"].map(n).fillna(0).astype(int)
     view["expected_cells"] = view["template_version"].map(EXPECTED_CELLS).astype(int)
     return view
-

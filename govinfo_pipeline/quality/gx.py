@@ -70,8 +70,10 @@ def load_suite(name: str):
     if len(suite.expectations) != len(raw["expectations"]):
         known = {e.expectation_type for e in suite.expectations}
         dropped = [e["type"] for e in raw["expectations"] if e["type"] not in known]
-        raise SuiteError(f"{name}.json: GX dropped {len(raw['expectations']) - len(suite.expectations)} "
-                         f"expectation(s) it does not know: {dropped}")
+        raise SuiteError(
+            f"{name}.json: GX dropped {len(raw['expectations']) - len(suite.expectations)} "
+            f"expectation(s) it does not know: {dropped}"
+        )
     return suite
 
 
@@ -98,8 +100,9 @@ class Validation:
     def summary(self) -> str:
         if self.success:
             return f"{self.suite}: all {self.evaluated} expectations met"
-        return (f"{self.suite}: {self.unsuccessful} of {self.evaluated} expectations failed"
-                + (" (critical)" if self.critical_failed else " (warnings only)"))
+        return f"{self.suite}: {self.unsuccessful} of {self.evaluated} expectations failed" + (
+            " (critical)" if self.critical_failed else " (warnings only)"
+        )
 
 
 def _validate_empty(df: pd.DataFrame, name: str) -> Validation | None:
@@ -107,8 +110,9 @@ def _validate_empty(df: pd.DataFrame, name: str) -> Validation | None:
     here, and every expectation on column values holds, as GX too would find, since no row can break it.
     None when the suite has an expectation on the table itself (a row count), which GX must judge."""
     raw = read_suite_json(name)["expectations"]
-    if not df.empty or any(e["type"].startswith("expect_table_") and e["type"] != "expect_table_columns_to_match_set"
-                           for e in raw):
+    if not df.empty or any(
+        e["type"].startswith("expect_table_") and e["type"] != "expect_table_columns_to_match_set" for e in raw
+    ):
         return None
     failures = []
     for e in raw:
@@ -116,9 +120,17 @@ def _validate_empty(df: pd.DataFrame, name: str) -> Validation | None:
             continue
         want, have = set(e["kwargs"]["column_set"]), set(df.columns)
         if have != want if e["kwargs"].get("exact_match", True) else not want <= have:
-            failures.append({"expectation": e["type"], "severity": e.get("severity", "critical"), "kwargs": {},
-                             "notes": notes_text((e.get("meta") or {}).get("notes")), "unexpected_count": None,
-                             "examples": sorted(have ^ want)[:5], "error": None})
+            failures.append(
+                {
+                    "expectation": e["type"],
+                    "severity": e.get("severity", "critical"),
+                    "kwargs": {},
+                    "notes": notes_text((e.get("meta") or {}).get("notes")),
+                    "unexpected_count": None,
+                    "examples": sorted(have ^ want)[:5],
+                    "error": None,
+                }
+            )
     critical = any(f["severity"] == "critical" for f in failures)
     return Validation(name, not failures, critical, len(raw), len(failures), failures)
 
@@ -129,8 +141,11 @@ def validate(df: pd.DataFrame, name: str, params: dict[str, Any] | None = None) 
     if empty is not None:
         return empty
     suite = load_suite(name)
-    result = _batch_definition().get_batch(batch_parameters={"dataframe": df}).validate(
-        suite, result_format="SUMMARY", expectation_parameters=params or {})
+    result = (
+        _batch_definition()
+        .get_batch(batch_parameters={"dataframe": df})
+        .validate(suite, result_format="SUMMARY", expectation_parameters=params or {})
+    )
     failures = []
     critical = False
     for r in result.results:
@@ -142,16 +157,27 @@ def validate(df: pd.DataFrame, name: str, params: dict[str, Any] | None = None) 
         if severity == "critical" or raised:
             critical = True
         kwargs = {k: v for k, v in cfg.kwargs.items() if k not in ("value_set", "column_set")}
-        failures.append({
-            "expectation": cfg.type, "severity": severity, "kwargs": kwargs,
-            "notes": notes_text((cfg.meta or {}).get("notes")),
-            "unexpected_count": r.result.get("unexpected_count"),
-            "examples": [str(x) for x in (r.result.get("partial_unexpected_list") or [])[:5]],
-            "error": (r.exception_info or {}).get("exception_message") if raised else None,
-        })
+        failures.append(
+            {
+                "expectation": cfg.type,
+                "severity": severity,
+                "kwargs": kwargs,
+                "notes": notes_text((cfg.meta or {}).get("notes")),
+                "unexpected_count": r.result.get("unexpected_count"),
+                "examples": [str(x) for x in (r.result.get("partial_unexpected_list") or [])[:5]],
+                "error": (r.exception_info or {}).get("exception_message") if raised else None,
+            }
+        )
     stats = result.statistics
-    return Validation(name, bool(result.success), critical, int(stats["evaluated_expectations"]),
-                      int(stats["unsuccessful_expectations"]), failures, result)
+    return Validation(
+        name,
+        bool(result.success),
+        critical,
+        int(stats["evaluated_expectations"]),
+        int(stats["unsuccessful_expectations"]),
+        failures,
+        result,
+    )
 
 
 def build_data_docs(frames: dict[str, tuple[pd.DataFrame, dict | None]], target: Path) -> Path:
@@ -165,19 +191,26 @@ def build_data_docs(frames: dict[str, tuple[pd.DataFrame, dict | None]], target:
     target.mkdir(parents=True, exist_ok=True)
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = {"globally": False, "metric_calculations": False}
-    ctx.add_data_docs_site(site_name="govinfo", site_config={
-        "class_name": "SiteBuilder",
-        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(target)},
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-    })
+    ctx.add_data_docs_site(
+        site_name="govinfo",
+        site_config={
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(target)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
     source = ctx.data_sources.add_pandas("govinfo_warehouse")
     for name, (df, params) in frames.items():
         load_suite(name)  # refuse a suite GX would load only in part
         suite = ctx.suites.add(gx.ExpectationSuite(**read_suite_json(name)))
         batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("whole")
         vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=f"validate_{name}", data=batch, suite=suite))
-        checkpoint = ctx.checkpoints.add(gx.Checkpoint(
-            name=f"docs_{name}", validation_definitions=[vd],
-            actions=[UpdateDataDocsAction(name="update_docs", site_names=["govinfo"])]))
+        checkpoint = ctx.checkpoints.add(
+            gx.Checkpoint(
+                name=f"docs_{name}",
+                validation_definitions=[vd],
+                actions=[UpdateDataDocsAction(name="update_docs", site_names=["govinfo"])],
+            )
+        )
         checkpoint.run(batch_parameters={"dataframe": df}, expectation_parameters=params or {})
     return target / "index.html"

@@ -18,13 +18,29 @@ from govinfo_pipeline.parse import codebook, prose
 from govinfo_pipeline.parse.values import ABSENT, BLANK, NUMBER
 
 RESULT_COLUMNS = [
-    "report_id", "rule_id", "level", "passed", "outcome", "subject",
-    "expected", "observed", "operands", "cells", "message",
+    "report_id",
+    "rule_id",
+    "level",
+    "passed",
+    "outcome",
+    "subject",
+    "expected",
+    "observed",
+    "operands",
+    "cells",
+    "message",
 ]
-APPLICANT_COLS = ("natural_person", "commercial_enterprise", "research_institution",
-                  "social_welfare_org", "legal_service_org", "other_org")
+APPLICANT_COLS = (
+    "natural_person",
+    "commercial_enterprise",
+    "research_institution",
+    "social_welfare_org",
+    "legal_service_org",
+    "other_org",
+)
 OUTCOME_ROWS = tuple(
-    r["row"] for r in codebook.load()["application_rows"]
+    r["row"]
+    for r in codebook.load()["application_rows"]
     if r["row"] not in ("new_received", "carried_over", "total_processed", "carried_forward")
 )
 REVIEW_PARTS = ("upheld", "corrected", "other", "pending")
@@ -49,18 +65,57 @@ class SumRule:
 
 
 SUM_RULES = (
-    SumRule("B1", "application", "row", ("new_received", "carried_over"), ("total_processed", "carried_forward"),
-            describe="new_received + carried_over = total_processed + carried_forward"),
-    SumRule("B2", "application", "row", OUTCOME_ROWS, ("total_processed",),
-            describe="total_processed = sum of the outcome rows"),
-    SumRule("B3", "application", "col", APPLICANT_COLS, ("total",),
-            describe="total = natural_person + the five 法人或其他组织 columns"),
-    SumRule("C1", "review_litigation", "col", REVIEW_PARTS, ("total",), ("review",),
-            describe="review total = upheld + corrected + other + pending"),
-    SumRule("C2", "review_litigation", "col", REVIEW_PARTS, ("total",), ("litigation_direct",),
-            describe="litigation_direct total = sum of its four outcomes"),
-    SumRule("C3", "review_litigation", "col", REVIEW_PARTS, ("total",), ("litigation_after_review",),
-            describe="litigation_after_review total = sum of its four outcomes"),
+    SumRule(
+        "B1",
+        "application",
+        "row",
+        ("new_received", "carried_over"),
+        ("total_processed", "carried_forward"),
+        describe="new_received + carried_over = total_processed + carried_forward",
+    ),
+    SumRule(
+        "B2",
+        "application",
+        "row",
+        OUTCOME_ROWS,
+        ("total_processed",),
+        describe="total_processed = sum of the outcome rows",
+    ),
+    SumRule(
+        "B3",
+        "application",
+        "col",
+        APPLICANT_COLS,
+        ("total",),
+        describe="total = natural_person + the five 法人或其他组织 columns",
+    ),
+    SumRule(
+        "C1",
+        "review_litigation",
+        "col",
+        REVIEW_PARTS,
+        ("total",),
+        ("review",),
+        describe="review total = upheld + corrected + other + pending",
+    ),
+    SumRule(
+        "C2",
+        "review_litigation",
+        "col",
+        REVIEW_PARTS,
+        ("total",),
+        ("litigation_direct",),
+        describe="litigation_direct total = sum of its four outcomes",
+    ),
+    SumRule(
+        "C3",
+        "review_litigation",
+        "col",
+        REVIEW_PARTS,
+        ("total",),
+        ("litigation_after_review",),
+        describe="litigation_after_review total = sum of its four outcomes",
+    ),
 )
 
 
@@ -78,7 +133,8 @@ def _frame(rows: list[dict] | pd.DataFrame) -> pd.DataFrame:
 
 def _outcome(passed: pd.Series, n_num: pd.Series, n_all: pd.Series) -> tuple[pd.Series, pd.Series]:
     outcome = np.where(
-        n_num == 0, "no_data",
+        n_num == 0,
+        "no_data",
         np.where(~passed, "fail", np.where(n_num < n_all, "assumed_zero", "pass")),
     )
     passed_or_null = pd.Series(passed, dtype="boolean").where(n_num > 0, pd.NA)
@@ -107,7 +163,8 @@ def _sum_rule(cells: pd.DataFrame, rule: SumRule) -> pd.DataFrame:
         return _frame([])
     d = d.assign(v=d["value"].fillna(0.0), is_num=d["cell_status"] == NUMBER)
     g = d.groupby(["report_id", subject_by, "side"], sort=False).agg(
-        total=("v", "sum"), n=("v", "size"), n_num=("is_num", "sum"))
+        total=("v", "sum"), n=("v", "size"), n_num=("is_num", "sum")
+    )
     wide = g.unstack("side")
     if ("total", "expected") not in wide or ("total", "observed") not in wide:
         return _frame([])
@@ -118,13 +175,17 @@ def _sum_rule(cells: pd.DataFrame, rule: SumRule) -> pd.DataFrame:
     n_all = wide[("n", "expected")] + wide[("n", "observed")]
     passed = (expected - observed).abs() <= _TOLERANCE
     outcome, passed_or_null = _outcome(passed, n_num, n_all)
-    out = pd.DataFrame({
-        "report_id": wide.index.get_level_values(0),
-        "subject": wide.index.get_level_values(1),
-        "expected": expected.to_numpy(), "observed": observed.to_numpy(),
-        "passed": passed_or_null.to_numpy(), "outcome": outcome.to_numpy(),
-        "blanks": (n_all - n_num).to_numpy(),
-    })
+    out = pd.DataFrame(
+        {
+            "report_id": wide.index.get_level_values(0),
+            "subject": wide.index.get_level_values(1),
+            "expected": expected.to_numpy(),
+            "observed": observed.to_numpy(),
+            "passed": passed_or_null.to_numpy(),
+            "outcome": outcome.to_numpy(),
+            "blanks": (n_all - n_num).to_numpy(),
+        }
+    )
     # The cells each result read: the same for every report with the same set of rows, so they are
     # worked out once per distinct (rows present, subject) rather than joined per report.
     present = d[["report_id", "row", "col", "side"]].drop_duplicates()
@@ -138,17 +199,32 @@ def _sum_rule(cells: pd.DataFrame, rule: SumRule) -> pd.DataFrame:
     def operands(subject: str) -> str:
         def term(t: str) -> str:
             return f"{t}.{subject}" if rule.side_by == "row" else f"{subject}.{t}"
-        return (f"{rule.section}: " + " + ".join(map(term, rule.observed_terms)) + " = "
-                + " + ".join(map(term, rule.expected_terms)))
+
+        return (
+            f"{rule.section}: "
+            + " + ".join(map(term, rule.observed_terms))
+            + " = "
+            + " + ".join(map(term, rule.expected_terms))
+        )
 
     out["operands"] = out["subject"].map({s: operands(s) for s in out["subject"].unique()})
-    verdict = out["outcome"].map({
-        "pass": "holds", "fail": "fails", "no_data": "has no numbers to check",
-        "assumed_zero": "holds only when blank cells are read as 0",
-    })
+    verdict = out["outcome"].map(
+        {
+            "pass": "holds",
+            "fail": "fails",
+            "no_data": "has no numbers to check",
+            "assumed_zero": "holds only when blank cells are read as 0",
+        }
+    )
     out["message"] = (
-        f"{rule.rule_id} [" + out["subject"] + "] " + verdict + f": {rule.describe}; expected "
-        + out["expected"].map("{:g}".format) + ", observed " + out["observed"].map("{:g}".format)
+        f"{rule.rule_id} ["
+        + out["subject"]
+        + "] "
+        + verdict
+        + f": {rule.describe}; expected "
+        + out["expected"].map("{:g}".format)
+        + ", observed "
+        + out["observed"].map("{:g}".format)
         + np.where(out["blanks"] > 0, " (" + out["blanks"].astype(int).astype(str) + " blank cells read as 0)", "")
     )
     return _frame(out)
@@ -159,8 +235,7 @@ def _domain_rule(cells: pd.DataFrame, rule_id: str, sections: tuple[str, ...], k
     d = cells[cells["section"].isin(sections)]
     if d.empty:
         return _frame([])
-    kind = pd.Series([kinds.get((s, c), "count") for s, c in zip(d["section"], d["col"], strict=True)],
-                     index=d.index)
+    kind = pd.Series([kinds.get((s, c), "count") for s, c in zip(d["section"], d["col"], strict=True)], index=d.index)
     v = d["value"]
     is_num = d["cell_status"] == NUMBER
     integral = (v.round() - v).abs() <= _TOLERANCE
@@ -173,23 +248,44 @@ def _domain_rule(cells: pd.DataFrame, rule_id: str, sections: tuple[str, ...], k
     d = d.assign(bad=bad, is_num=is_num)
     per = d.groupby("report_id", sort=False).agg(n_bad=("bad", "sum"), n_num=("is_num", "sum"))
     offenders = d[d["bad"]]
-    listed = (offenders["section"] + "." + offenders["row"] + "." + offenders["col"] + "="
-              + offenders["raw_text"].map(repr) + " (line " + offenders["source_line"].astype(str) + ")")
-    codes = (offenders["section"] + "." + offenders["row"] + "." + offenders["col"])
+    listed = (
+        offenders["section"]
+        + "."
+        + offenders["row"]
+        + "."
+        + offenders["col"]
+        + "="
+        + offenders["raw_text"].map(repr)
+        + " (line "
+        + offenders["source_line"].astype(str)
+        + ")"
+    )
+    codes = offenders["section"] + "." + offenders["row"] + "." + offenders["col"]
     by_report_listed = listed.groupby(offenders["report_id"]).agg(lambda x: "; ".join(x.head(10)))
     by_report_codes = codes.groupby(offenders["report_id"]).agg(",".join)
     has_numbers = (per["n_num"] + per["n_bad"]) > 0
     passed = pd.Series(per["n_bad"] == 0, dtype="boolean").where(has_numbers, pd.NA)
     text = codebook.rules()[rule_id]["text"]
-    out = pd.DataFrame({
-        "report_id": per.index, "rule_id": rule_id, "level": _level(rule_id), "passed": passed.to_numpy(),
-        "outcome": np.where(~has_numbers, "no_data", np.where(per["n_bad"] == 0, "pass", "fail")),
-        "subject": ",".join(sections), "expected": 0.0, "observed": per["n_bad"].astype(float).to_numpy(),
-        "operands": f"every cell of {', '.join(sections)}",
-        "cells": per.index.map(by_report_codes).to_numpy(),
-        "message": (f"{rule_id}: {text}" + pd.Series(per.index.map(by_report_listed), index=per.index).map(
-            lambda x: "" if not isinstance(x, str) else f"; cells that break it: {x}")).to_numpy(),
-    })
+    out = pd.DataFrame(
+        {
+            "report_id": per.index,
+            "rule_id": rule_id,
+            "level": _level(rule_id),
+            "passed": passed.to_numpy(),
+            "outcome": np.where(~has_numbers, "no_data", np.where(per["n_bad"] == 0, "pass", "fail")),
+            "subject": ",".join(sections),
+            "expected": 0.0,
+            "observed": per["n_bad"].astype(float).to_numpy(),
+            "operands": f"every cell of {', '.join(sections)}",
+            "cells": per.index.map(by_report_codes).to_numpy(),
+            "message": (
+                f"{rule_id}: {text}"
+                + pd.Series(per.index.map(by_report_listed), index=per.index).map(
+                    lambda x: "" if not isinstance(x, str) else f"; cells that break it: {x}"
+                )
+            ).to_numpy(),
+        }
+    )
     return _frame(out)
 
 
@@ -203,13 +299,19 @@ def _template_year(reports: pd.DataFrame) -> pd.DataFrame:
         else:
             expected = "2019" if 2019 <= year <= 2020 else "2021" if year >= 2021 else "unknown"
             passed = expected == template
-        rows.append({
-            "report_id": r.report_id, "rule_id": "T1", "level": _level("T1"), "passed": passed,
-            "outcome": "no_data" if passed is None else ("pass" if passed else "fail"),
-            "subject": "template_version", "operands": "reports.template_version, reports.report_year",
-            "message": f"T1: a {year if not pd.isna(year) else '?'} report uses the {template} template"
-            + ("" if passed is not False else f"; the {expected} template was expected"),
-        })
+        rows.append(
+            {
+                "report_id": r.report_id,
+                "rule_id": "T1",
+                "level": _level("T1"),
+                "passed": passed,
+                "outcome": "no_data" if passed is None else ("pass" if passed else "fail"),
+                "subject": "template_version",
+                "operands": "reports.template_version, reports.report_year",
+                "message": f"T1: a {year if not pd.isna(year) else '?'} report uses the {template} template"
+                + ("" if passed is not False else f"; the {expected} template was expected"),
+            }
+        )
     return _frame(rows)
 
 
@@ -221,27 +323,45 @@ def _completeness(cells: pd.DataFrame) -> pd.DataFrame:
         empty=cells["cell_status"].isin([BLANK, ABSENT]),
         absent=cells["cell_status"] == ABSENT,
     )
-    g = d.groupby(["report_id", "section"], sort=False).agg(n=("empty", "size"), n_empty=("empty", "sum"),
-                                                            n_absent=("absent", "sum")).reset_index()
+    g = (
+        d.groupby(["report_id", "section"], sort=False)
+        .agg(n=("empty", "size"), n_empty=("empty", "sum"), n_absent=("absent", "sum"))
+        .reset_index()
+    )
     k1 = g.assign(
-        rule_id="K1", level="warning", subject=g["section"], passed=g["n_empty"] < g["n"],
-        expected=g["n"].astype(float), observed=(g["n"] - g["n_empty"]).astype(float),
-        operands="every cell of " + g["section"], cells=g["section"],
+        rule_id="K1",
+        level="warning",
+        subject=g["section"],
+        passed=g["n_empty"] < g["n"],
+        expected=g["n"].astype(float),
+        observed=(g["n"] - g["n_empty"]).astype(float),
+        operands="every cell of " + g["section"],
+        cells=g["section"],
     )
     k1["outcome"] = np.where(k1["passed"], "pass", "fail")
     k1["message"] = np.where(
-        k1["passed"], "K1: the " + g["section"] + " table has content",
-        "K1: the " + g["section"] + " table is left entirely blank (" + g["n"].astype(str)
+        k1["passed"],
+        "K1: the " + g["section"] + " table has content",
+        "K1: the "
+        + g["section"]
+        + " table is left entirely blank ("
+        + g["n"].astype(str)
         + " cells); it is incomplete, not zero",
     )
     k2 = g.assign(
-        rule_id="K2", level="warning", subject=g["section"], passed=g["n_absent"] == 0,
-        expected=0.0, observed=g["n_absent"].astype(float), operands="every cell of " + g["section"],
+        rule_id="K2",
+        level="warning",
+        subject=g["section"],
+        passed=g["n_absent"] == 0,
+        expected=0.0,
+        observed=g["n_absent"].astype(float),
+        operands="every cell of " + g["section"],
         cells=g["section"],
     )
     k2["outcome"] = np.where(k2["passed"], "pass", "fail")
     k2["message"] = np.where(
-        k2["passed"], "K2: every row of the " + g["section"] + " table is present",
+        k2["passed"],
+        "K2: every row of the " + g["section"] + " table is present",
         "K2: " + g["n_absent"].astype(str) + " cells of the " + g["section"] + " table are missing from the report",
     )
     return pd.concat([_frame(k1), _frame(k2)], ignore_index=True)
@@ -256,9 +376,16 @@ def _prose_vs_table(cells: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
         [(f, s, r, c) for f, codes in prose.FIGURES.items() for s, r, c in codes],
         columns=["figure", "section", "row", "col"],
     )
-    hit = quotes[["report_id", "figure"]].drop_duplicates().merge(targets, on="figure").merge(
-        cells[["report_id", "section", "row", "col", "value", "cell_status"]],
-        on=["report_id", "section", "row", "col"], how="inner")
+    hit = (
+        quotes[["report_id", "figure"]]
+        .drop_duplicates()
+        .merge(targets, on="figure")
+        .merge(
+            cells[["report_id", "section", "row", "col", "value", "cell_status"]],
+            on=["report_id", "section", "row", "col"],
+            how="inner",
+        )
+    )
     hit = hit.assign(v=hit["value"].fillna(0.0), is_num=hit["cell_status"] == NUMBER)
     table = hit.groupby(["report_id", "figure"]).agg(observed=("v", "sum"), n=("v", "size"), n_num=("is_num", "sum"))
     out = quotes.merge(table.reset_index(), on=["report_id", "figure"], how="inner")
@@ -266,18 +393,36 @@ def _prose_vs_table(cells: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
         return _frame([])
     passed = (out["value"] - out["observed"]).abs() <= _TOLERANCE
     outcome = np.where(~passed, "fail", np.where(out["n_num"] < out["n"], "assumed_zero", "pass"))
-    codes = targets.assign(code=targets["section"] + "." + targets["row"] + "." + targets["col"]).groupby(
-        "figure")["code"].agg(",".join)
-    return _frame(pd.DataFrame({
-        "report_id": out["report_id"], "rule_id": "X6", "level": _level("X6"),
-        "passed": passed, "outcome": outcome, "subject": out["figure"],
-        "expected": out["value"], "observed": out["observed"],
-        "operands": "prose line " + out["source_line"].astype(str) + ": " + out["phrase"],
-        "cells": out["figure"].map(codes),
-        "message": "X6 [" + out["figure"] + "] the prose says " + out["phrase"].map(repr) + " (line "
-        + out["source_line"].astype(str) + "), the table says " + out["observed"].map("{:g}".format)
-        + np.where(passed, "", ": they disagree"),
-    }))
+    codes = (
+        targets.assign(code=targets["section"] + "." + targets["row"] + "." + targets["col"])
+        .groupby("figure")["code"]
+        .agg(",".join)
+    )
+    return _frame(
+        pd.DataFrame(
+            {
+                "report_id": out["report_id"],
+                "rule_id": "X6",
+                "level": _level("X6"),
+                "passed": passed,
+                "outcome": outcome,
+                "subject": out["figure"],
+                "expected": out["value"],
+                "observed": out["observed"],
+                "operands": "prose line " + out["source_line"].astype(str) + ": " + out["phrase"],
+                "cells": out["figure"].map(codes),
+                "message": "X6 ["
+                + out["figure"]
+                + "] the prose says "
+                + out["phrase"].map(repr)
+                + " (line "
+                + out["source_line"].astype(str)
+                + "), the table says "
+                + out["observed"].map("{:g}".format)
+                + np.where(passed, "", ": they disagree"),
+            }
+        )
+    )
 
 
 def _no_applications(cells: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
@@ -290,17 +435,31 @@ def _no_applications(cells: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
     counts = nonzero.groupby("report_id").size()
     out = said.assign(observed=said["report_id"].map(counts).fillna(0).astype(float))
     passed = out["observed"] == 0
-    return _frame(pd.DataFrame({
-        "report_id": out["report_id"], "rule_id": "X9", "level": _level("X9"), "passed": passed,
-        "outcome": np.where(passed, "pass", "fail"), "subject": "new_received,carried_over",
-        "expected": 0.0, "observed": out["observed"],
-        "operands": "prose line " + out["source_line"].astype(str) + ": " + out["phrase"],
-        "cells": "application.new_received.*,application.carried_over.*",
-        "message": np.where(
-            passed, "X9: the prose says no application was received and the table counts none",
-            "X9: the prose says no application was received (line " + out["source_line"].astype(str)
-            + "), but " + out["observed"].map("{:g}".format) + " cells of 新收/上年结转 are above 0"),
-    }))
+    return _frame(
+        pd.DataFrame(
+            {
+                "report_id": out["report_id"],
+                "rule_id": "X9",
+                "level": _level("X9"),
+                "passed": passed,
+                "outcome": np.where(passed, "pass", "fail"),
+                "subject": "new_received,carried_over",
+                "expected": 0.0,
+                "observed": out["observed"],
+                "operands": "prose line " + out["source_line"].astype(str) + ": " + out["phrase"],
+                "cells": "application.new_received.*,application.carried_over.*",
+                "message": np.where(
+                    passed,
+                    "X9: the prose says no application was received and the table counts none",
+                    "X9: the prose says no application was received (line "
+                    + out["source_line"].astype(str)
+                    + "), but "
+                    + out["observed"].map("{:g}".format)
+                    + " cells of 新收/上年结转 are above 0",
+                ),
+            }
+        )
+    )
 
 
 _UNIT_FACTOR = {"元": 1.0, "万元": 1e4, "亿元": 1e8}
@@ -309,8 +468,11 @@ _MAX_PLAUSIBLE_YUAN = 1e11  # 1000亿元: more than any single body's procuremen
 
 def _money(cells: pd.DataFrame, kinds: dict) -> pd.DataFrame:
     """X7: money cells carry a unit, and their amount is plausible once the unit is applied."""
-    is_money = pd.Series([kinds.get((s, c)) == "money" for s, c in zip(cells["section"], cells["col"], strict=True)],
-                         index=cells.index, dtype=bool)
+    is_money = pd.Series(
+        [kinds.get((s, c)) == "money" for s, c in zip(cells["section"], cells["col"], strict=True)],
+        index=cells.index,
+        dtype=bool,
+    )
     d = cells[is_money & (cells["cell_status"] == NUMBER)]
     if d.empty:
         return _frame([])
@@ -321,15 +483,39 @@ def _money(cells: pd.DataFrame, kinds: dict) -> pd.DataFrame:
     code = d["section"] + "." + d["row"] + "." + d["col"]
     amount = d["value"].map("{:g}".format)
     message = np.where(
-        no_unit, "X7 [" + code + "] " + amount + " has no unit (元 or 万元) in the cell or the header; it is "
-        + (d["value"] / 1e4).map("{:g}".format) + "万元 if in 元, " + amount + "万元 if in 万元",
-        np.where(too_big, "X7 [" + code + "] " + amount + d["unit"].fillna("") + " is over 1000亿元: a unit mix-up?",
-                 "X7 [" + code + "] " + amount + d["unit"].fillna("") + " is plausible"))
-    return _frame(pd.DataFrame({
-        "report_id": d["report_id"], "rule_id": "X7", "level": _level("X7"), "passed": passed,
-        "outcome": np.where(passed, "pass", "fail"), "subject": code, "expected": np.nan, "observed": d["value"],
-        "operands": "raw text " + d["raw_text"].map(repr), "cells": code, "message": message,
-    }))
+        no_unit,
+        "X7 ["
+        + code
+        + "] "
+        + amount
+        + " has no unit (元 or 万元) in the cell or the header; it is "
+        + (d["value"] / 1e4).map("{:g}".format)
+        + "万元 if in 元, "
+        + amount
+        + "万元 if in 万元",
+        np.where(
+            too_big,
+            "X7 [" + code + "] " + amount + d["unit"].fillna("") + " is over 1000亿元: a unit mix-up?",
+            "X7 [" + code + "] " + amount + d["unit"].fillna("") + " is plausible",
+        ),
+    )
+    return _frame(
+        pd.DataFrame(
+            {
+                "report_id": d["report_id"],
+                "rule_id": "X7",
+                "level": _level("X7"),
+                "passed": passed,
+                "outcome": np.where(passed, "pass", "fail"),
+                "subject": code,
+                "expected": np.nan,
+                "observed": d["value"],
+                "operands": "raw text " + d["raw_text"].map(repr),
+                "cells": code,
+                "message": message,
+            }
+        )
+    )
 
 
 def evaluate(reports: pd.DataFrame, cells: pd.DataFrame, claims: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -365,8 +551,9 @@ def evaluate(reports: pd.DataFrame, cells: pd.DataFrame, claims: pd.DataFrame | 
 def quality_status(results: pd.DataFrame, report_ids: pd.Series) -> pd.Series:
     """'errors', 'warnings' or 'passed' per report: the worst level among its failed rules."""
     failed = results[results["passed"].eq(False).fillna(False)]
-    worst = failed.assign(rank=failed["level"].map({"error": 2, "warning": 1}).fillna(1)).groupby("report_id")[
-        "rank"].max()
+    worst = (
+        failed.assign(rank=failed["level"].map({"error": 2, "warning": 1}).fillna(1)).groupby("report_id")["rank"].max()
+    )
     ranks = report_ids.map(worst).fillna(0)
     return ranks.map({2: "errors", 1: "warnings", 0: "passed"})
 
@@ -388,24 +575,44 @@ def cross_year(cells: pd.DataFrame) -> pd.DataFrame:
     passed = (pair["v"] - pair["v_prev"]).abs() <= _TOLERANCE
     n_num = pair["is_num"].astype(int) + pair["is_num_prev"].astype(int)
     outcome, passed_or_null = _outcome(passed, n_num, pd.Series(2, index=pair.index))
-    return _frame(pd.DataFrame({
-        "report_id": pair["report_id"], "rule_id": "X1", "level": _level("X1"),
-        "passed": passed_or_null.to_numpy(), "outcome": outcome.to_numpy(), "subject": pair["col"],
-        "expected": pair["v_prev"], "observed": pair["v"],
-        "operands": "carried_forward of report " + pair["report_id_prev"] + " ("
-        + (pair["report_year"] - 1).astype(str) + ") = carried_over of this report",
-        "cells": "application.carried_over." + pair["col"],
-        "message": "X1 [" + pair["col"] + "] carried over " + pair["v"].map("{:g}".format) + " in "
-        + pair["report_year"].astype(str) + ", carried forward " + pair["v_prev"].map("{:g}".format) + " in "
-        + (pair["report_year"] - 1).astype(str) + np.where(passed, "", ": they differ"),
-    }))
+    return _frame(
+        pd.DataFrame(
+            {
+                "report_id": pair["report_id"],
+                "rule_id": "X1",
+                "level": _level("X1"),
+                "passed": passed_or_null.to_numpy(),
+                "outcome": outcome.to_numpy(),
+                "subject": pair["col"],
+                "expected": pair["v_prev"],
+                "observed": pair["v"],
+                "operands": "carried_forward of report "
+                + pair["report_id_prev"]
+                + " ("
+                + (pair["report_year"] - 1).astype(str)
+                + ") = carried_over of this report",
+                "cells": "application.carried_over." + pair["col"],
+                "message": "X1 ["
+                + pair["col"]
+                + "] carried over "
+                + pair["v"].map("{:g}".format)
+                + " in "
+                + pair["report_year"].astype(str)
+                + ", carried forward "
+                + pair["v_prev"].map("{:g}".format)
+                + " in "
+                + (pair["report_year"] - 1).astype(str)
+                + np.where(passed, "", ": they differ"),
+            }
+        )
+    )
 
 
 def check(normalized: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Rule results for every report, and each report's quality status."""
     reps = normalized["reports"]
     results = evaluate(reps, normalized["cells"], normalized.get("claims"))
-    status = pd.DataFrame({"report_id": reps["report_id"],
-                           "quality_status": quality_status(results, reps["report_id"]).to_numpy()})
+    status = pd.DataFrame(
+        {"report_id": reps["report_id"], "quality_status": quality_status(results, reps["report_id"]).to_numpy()}
+    )
     return {"results": results, "status": status}
-

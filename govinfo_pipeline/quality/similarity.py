@@ -78,7 +78,7 @@ def signatures(texts: list[str], k: int = 4) -> list[np.ndarray | None]:
     bounds = np.searchsorted(report, np.arange(len(judged) + 1))
     for lo in range(0, len(judged), _SIGN_CHUNK):  # a bounded block of grams × hashes at a time
         hi = min(lo + _SIGN_CHUNK, len(judged))
-        mins = np.minimum.reduceat(hashes[which[bounds[lo]:bounds[hi]]], bounds[lo:hi] - bounds[lo], axis=0)
+        mins = np.minimum.reduceat(hashes[which[bounds[lo] : bounds[hi]]], bounds[lo:hi] - bounds[lo], axis=0)
         for i, row in zip(judged[lo:hi], mins, strict=True):
             out[i] = row
     return out
@@ -90,6 +90,8 @@ _MIN_PROSE = 50
 def _run_starts(ordered: np.ndarray) -> np.ndarray:
     """True where a sorted array's value differs from the one before: each distinct value's first place."""
     return np.concatenate([[True], ordered[1:] != ordered[:-1]])
+
+
 _SIGN_CHUNK = 64
 
 
@@ -100,7 +102,7 @@ def _char_table(chars: np.ndarray, width: np.ndarray, most_after: int) -> np.nda
     for i, c in enumerate(chars.tolist()):
         data = chr(c).encode("utf-8") + bytes(most_after)
         for n in range(most_after + 1):
-            table[i, n] = zlib.crc32(data[:int(width[i]) + n], 0xFFFFFFFF) ^ 0xFFFFFFFF
+            table[i, n] = zlib.crc32(data[: int(width[i]) + n], 0xFFFFFFFF) ^ 0xFFFFFFFF
     return table
 
 
@@ -119,8 +121,9 @@ def compare(reports: pd.DataFrame) -> pd.DataFrame:
     return compare_signed(reports, sigs)
 
 
-def compare_signed(reports: pd.DataFrame, sigs: dict[str, np.ndarray | None],
-                   focus: set[str] | None = None) -> pd.DataFrame:
+def compare_signed(
+    reports: pd.DataFrame, sigs: dict[str, np.ndarray | None], focus: set[str] | None = None
+) -> pd.DataFrame:
     """Pairs worth reporting among ``reports`` (report_id, agency_id, report_year), given their signatures.
 
     Returns report_id, other_report_id, scope ('previous_year' or 'same_year'), score: every report
@@ -140,15 +143,26 @@ def compare_signed(reports: pd.DataFrame, sigs: dict[str, np.ndarray | None],
     # Each report against its body's report of the year before (the last one listed, where there are two).
     bodies = reports[reports["agency_id"].notna() & reports["report_year"].notna()]
     last = bodies.drop_duplicates(["agency_id", "report_year"], keep="last")
-    prev = signed.merge(last[["agency_id", "report_year", "report_id"]].assign(
-        report_year=last["report_year"] + 1), on=["agency_id", "report_year"], suffixes=("", "_prev"))
+    prev = signed.merge(
+        last[["agency_id", "report_year", "report_id"]].assign(report_year=last["report_year"] + 1),
+        on=["agency_id", "report_year"],
+        suffixes=("", "_prev"),
+    )
     prev = prev[prev["report_id_prev"].isin(row_of.index)]
     i, j = row_of[prev["report_id"]].to_numpy(), row_of[prev["report_id_prev"]].to_numpy()
     if in_focus is not None:
         keep = in_focus[i] | in_focus[j]
         i, j = i[keep], j[keep]
-    parts.append(pd.DataFrame({"report_id": ids[i], "other_report_id": ids[j], "scope": "previous_year",
-                               "score": (matrix[i] == matrix[j]).mean(axis=1) if len(i) else np.empty(0)}))
+    parts.append(
+        pd.DataFrame(
+            {
+                "report_id": ids[i],
+                "other_report_id": ids[j],
+                "scope": "previous_year",
+                "score": (matrix[i] == matrix[j]).mean(axis=1) if len(i) else np.empty(0),
+            }
+        )
+    )
     if len(signed) > 1:
         years = pd.factorize(signed["report_year"])[0].astype(np.uint64)
         agency = signed["agency_id"].to_numpy(dtype=object)
@@ -156,13 +170,20 @@ def compare_signed(reports: pd.DataFrame, sigs: dict[str, np.ndarray | None],
         other_body = agency[first] != agency[second]
         first, second = first[other_body], second[other_body]
         for lo in range(0, len(first), _SCORE_CHUNK):  # scored together, a block of pairs at a time
-            a, b = first[lo:lo + _SCORE_CHUNK], second[lo:lo + _SCORE_CHUNK]
+            a, b = first[lo : lo + _SCORE_CHUNK], second[lo : lo + _SCORE_CHUNK]
             scores = (matrix[a] == matrix[b]).mean(axis=1)
             near = scores >= NEAR_DUPLICATE
             a, b, scores = a[near], b[near], scores[near]
-            parts.append(pd.DataFrame({"report_id": np.concatenate([ids[a], ids[b]]),
-                                       "other_report_id": np.concatenate([ids[b], ids[a]]),
-                                       "scope": "same_year", "score": np.concatenate([scores, scores])}))
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "report_id": np.concatenate([ids[a], ids[b]]),
+                        "other_report_id": np.concatenate([ids[b], ids[a]]),
+                        "scope": "same_year",
+                        "score": np.concatenate([scores, scores]),
+                    }
+                )
+            )
     return pd.concat(parts, ignore_index=True)[columns].astype({"score": float})
 
 
@@ -170,8 +191,9 @@ _SCORE_CHUNK = 200_000  # pairs scored at once: two blocks of 200,000 signatures
 _MIX = np.uint64(0x100000001B3)  # FNV-1a's prime: folds a band's hashes into one bucket key
 
 
-def _candidates(matrix: np.ndarray, years: np.ndarray,
-                in_focus: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _candidates(
+    matrix: np.ndarray, years: np.ndarray, in_focus: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Index pairs (i < j) of rows that share an LSH bucket (a band of ROWS hashes) in the same year; with
     ``in_focus``, only pairs with at least one row in focus.
 

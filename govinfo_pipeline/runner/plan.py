@@ -15,8 +15,9 @@ from govinfo_pipeline.parse.sources import (
 )
 
 
-def scan_years(files: list[SourceFile], manifest: dict[str, dict] | None = None,
-               held: pd.DataFrame | None = None) -> set[int]:
+def scan_years(
+    files: list[SourceFile], manifest: dict[str, dict] | None = None, held: pd.DataFrame | None = None
+) -> set[int]:
     """The report years of ``files``, reading only each file's head (or nothing, for a file the warehouse
     holds unchanged): which year partitions a run covers."""
     manifest = manifest or {}
@@ -64,6 +65,7 @@ def batches(files: list[SourceFile], max_files: int) -> list[list[SourceFile]]:
     """``files`` cut into batches of about ``max_files`` (one run each, so that memory stays bounded however
     large the year), never separating files of the same size, so that identical files (duplicates) always
     meet in one batch and the second is rejected as a duplicate of the first."""
+
     def size(f: SourceFile) -> int:
         try:
             return f.path.stat().st_size
@@ -78,4 +80,3 @@ def batches(files: list[SourceFile], max_files: int) -> list[list[SourceFile]]:
         out[-1].append(f)
         last = s
     return out
-

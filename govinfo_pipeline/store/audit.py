@@ -11,8 +11,13 @@ def warehouse_audit(engine: sa.Engine, batch: dict[str, pd.DataFrame]) -> pd.Dat
     from govinfo_pipeline import store as wh
 
     ids = batch["reports"]["report_id"].tolist()
-    frames = {"reports": "reports", "report_cells": "cells", "report_sections": "sections",
-              "report_prose_numbers": "claims", "quality_results": "results"}
+    frames = {
+        "reports": "reports",
+        "report_cells": "cells",
+        "report_sections": "sections",
+        "report_prose_numbers": "claims",
+        "quality_results": "results",
+    }
     rows = []
     with engine.connect() as conn:
         for table_name, frame in frames.items():
@@ -25,10 +30,17 @@ def warehouse_audit(engine: sa.Engine, batch: dict[str, pd.DataFrame]) -> pd.Dat
                 stored += conn.execute(query).scalar_one()
             orphans = 0
             if table_name != "reports":
-                orphans = conn.execute(sa.select(sa.func.count()).select_from(
-                    table.outerjoin(wh.reports, wh.reports.c.report_id == table.c.report_id)).where(
-                    wh.reports.c.report_id.is_(None))).scalar_one()
-            rows.append({"table": table_name, "expected_rows": len(batch[frame]), "stored_rows": int(stored),
-                         "orphan_rows": int(orphans)})
+                orphans = conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(table.outerjoin(wh.reports, wh.reports.c.report_id == table.c.report_id))
+                    .where(wh.reports.c.report_id.is_(None))
+                ).scalar_one()
+            rows.append(
+                {
+                    "table": table_name,
+                    "expected_rows": len(batch[frame]),
+                    "stored_rows": int(stored),
+                    "orphan_rows": int(orphans),
+                }
+            )
     return pd.DataFrame(rows)
-

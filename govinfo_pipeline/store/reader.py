@@ -28,4 +28,3 @@ def grant_reader(engine: sa.Engine, role: str) -> list[str]:
         for sql in statements:
             conn.exec_driver_sql(sql)
     return statements
-

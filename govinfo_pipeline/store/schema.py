@@ -8,7 +8,8 @@ metadata = sa.MetaData()
 
 
 reports = sa.Table(
-    "reports", metadata,
+    "reports",
+    metadata,
     sa.Column("report_id", sa.String(32), primary_key=True),
     sa.Column("source_path", sa.Text, nullable=False),
     sa.Column("source_sha256", sa.String(64), nullable=False),
@@ -34,7 +35,8 @@ reports = sa.Table(
 
 
 similarity = sa.Table(
-    "report_similarity", metadata,
+    "report_similarity",
+    metadata,
     sa.Column("report_id", sa.String(32), nullable=False, index=True),
     sa.Column("other_report_id", sa.String(32), nullable=False),
     sa.Column("scope", sa.String(16), nullable=False),  # previous_year (same body) or same_year (other bodies)
@@ -44,14 +46,16 @@ similarity = sa.Table(
 
 
 signatures = sa.Table(
-    "report_signatures", metadata,
+    "report_signatures",
+    metadata,
     sa.Column("report_id", sa.String(32), primary_key=True),
     sa.Column("signature", sa.LargeBinary),  # MinHash of the prose (64 × uint64); NULL when too short to judge
 )
 
 
 agencies = sa.Table(
-    "agencies", metadata,
+    "agencies",
+    metadata,
     sa.Column("agency_id", sa.String(16), primary_key=True),
     sa.Column("name", sa.Text, nullable=False),  # the name as first seen
     sa.Column("region", sa.Text),
@@ -60,14 +64,16 @@ agencies = sa.Table(
 
 
 agency_aliases = sa.Table(
-    "agency_aliases", metadata,
+    "agency_aliases",
+    metadata,
     sa.Column("alias", sa.Text, primary_key=True),  # every spelling seen
     sa.Column("agency_id", sa.String(16), nullable=False),
 )
 
 
 report_cells = sa.Table(
-    "report_cells", metadata,
+    "report_cells",
+    metadata,
     sa.Column("report_id", sa.String(32), primary_key=True),
     sa.Column("section", sa.String(32), primary_key=True),
     sa.Column("row", sa.String(48), primary_key=True),
@@ -87,7 +93,8 @@ report_cells = sa.Table(
 
 
 report_sections = sa.Table(
-    "report_sections", metadata,
+    "report_sections",
+    metadata,
     sa.Column("report_id", sa.String(32), primary_key=True),
     sa.Column("section_no", sa.Integer, primary_key=True),
     sa.Column("heading", sa.Text),
@@ -97,7 +104,8 @@ report_sections = sa.Table(
 
 
 quality_results = sa.Table(
-    "quality_results", metadata,
+    "quality_results",
+    metadata,
     sa.Column("report_id", sa.String(32), nullable=False, index=True),
     sa.Column("rule_id", sa.String(16), nullable=False),
     sa.Column("level", sa.String(8), nullable=False),
@@ -114,7 +122,8 @@ quality_results = sa.Table(
 
 
 prose_numbers = sa.Table(
-    "report_prose_numbers", metadata,
+    "report_prose_numbers",
+    metadata,
     sa.Column("report_id", sa.String(32), nullable=False, index=True),
     sa.Column("figure", sa.String(32), nullable=False),
     sa.Column("value", sa.Double),
@@ -124,7 +133,8 @@ prose_numbers = sa.Table(
 
 
 validations = sa.Table(
-    "validations", metadata,
+    "validations",
+    metadata,
     sa.Column("run_id", sa.String(64), index=True),
     sa.Column("suite", sa.String(64), nullable=False),
     sa.Column("asset_key", sa.Text),
@@ -141,7 +151,8 @@ validations = sa.Table(
 
 
 report_history = sa.Table(
-    "report_history", metadata,
+    "report_history",
+    metadata,
     sa.Column("source_path", sa.Text, nullable=False, index=True),
     sa.Column("source_sha256", sa.String(64), nullable=False),
     sa.Column("report_id", sa.String(32), nullable=False),
@@ -152,7 +163,8 @@ report_history = sa.Table(
 
 
 run_accounting = sa.Table(
-    "run_accounting", metadata,
+    "run_accounting",
+    metadata,
     sa.Column("run_id", sa.String(64), index=True),
     sa.Column("partitions", sa.String(32)),
     sa.Column("files_seen", sa.Integer, nullable=False),
@@ -164,7 +176,8 @@ run_accounting = sa.Table(
 
 
 rejections = sa.Table(
-    "rejections", metadata,
+    "rejections",
+    metadata,
     sa.Column("source_path", sa.Text, primary_key=True),
     sa.Column("source_sha256", sa.String(64)),
     sa.Column("reason", sa.String(32), nullable=False),
@@ -185,4 +198,3 @@ def _q(engine: sa.Engine, name: str) -> str:
 def quote_cols(engine: sa.Engine) -> dict[str, str]:
     """The cell-code columns, quoted for the dialect (``row`` is a keyword in some)."""
     return {"row": _q(engine, "row"), "col": _q(engine, "col")}
-

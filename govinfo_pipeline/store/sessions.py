@@ -64,7 +64,6 @@ def ensure_schema(engine: sa.Engine) -> None:
             conn.exec_driver_sql(f"COMMENT ON VIEW {name} IS '{marks[name]}'")
 
 
-
 LOCK_TIMEOUT_SECONDS = 3600.0
 
 
@@ -157,4 +156,3 @@ def open_warehouse(url: str, write: bool = False, timeout: float = LOCK_TIMEOUT_
                 yield engine
         finally:
             engine.dispose()
-

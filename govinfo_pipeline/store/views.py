@@ -39,8 +39,9 @@ def view_sql(engine: sa.Engine) -> dict[str, str]:
 
     def total(rows_: tuple[str, ...], section: str = "application") -> str:
         in_list = ", ".join(f"'{r}'" for r in rows_)
-        return (f"SUM(CASE WHEN c.section = '{section}' AND c.{row} IN ({in_list}) "
-                f"AND c.{col} = 'total' THEN c.value END)")
+        return (
+            f"SUM(CASE WHEN c.section = '{section}' AND c.{row} IN ({in_list}) AND c.{col} = 'total' THEN c.value END)"
+        )
 
     figures = ",\n               ".join(f"{total(rows_)} AS {name}" for name, rows_ in _headline_rows().items())
     agency_year = f"""
@@ -60,8 +61,10 @@ def _view_marks(conn: sa.Connection, names: list[str]) -> dict[str, str | None]:
     if conn.dialect.name == "duckdb":
         sql = "SELECT view_name, comment FROM duckdb_views() WHERE NOT internal AND schema_name = current_schema()"
     elif conn.dialect.name == "postgresql":
-        sql = ("SELECT c.relname, obj_description(c.oid, 'pg_class') FROM pg_class c JOIN pg_namespace n "
-               "ON n.oid = c.relnamespace WHERE c.relkind = 'v' AND n.nspname = current_schema()")
+        sql = (
+            "SELECT c.relname, obj_description(c.oid, 'pg_class') FROM pg_class c JOIN pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE c.relkind = 'v' AND n.nspname = current_schema()"
+        )
     else:
         return {}
     return {name: mark for name, mark in conn.exec_driver_sql(sql).fetchall() if name in names}
@@ -99,12 +102,16 @@ def _year_over_year_sql(engine: sa.Engine) -> str:
     rows_of = _headline_rows()
     figures = ",\n               ".join(
         f"SUM(CASE WHEN c.section = 'application' AND c.{row} IN ({_in_list(rows_of[f])}) AND c.{col} = 'total' "
-        f"THEN c.value END) AS {f}" for f in YOY_FIGURES)
-    review = (f"SUM(CASE WHEN c.section = 'review_litigation' AND c.{row} = 'review' AND c.{col} = 'total' "
-              f"THEN c.value END) AS review_total")
+        f"THEN c.value END) AS {f}"
+        for f in YOY_FIGURES
+    )
+    review = (
+        f"SUM(CASE WHEN c.section = 'review_litigation' AND c.{row} = 'review' AND c.{col} = 'total' "
+        f"THEN c.value END) AS review_total"
+    )
     compare = ",\n       ".join(
-        f"cur.{f}, prev.{f} AS {f}_prev, cur.{f} - prev.{f} AS {f}_change"
-        for f in (*YOY_FIGURES, "review_total"))
+        f"cur.{f}, prev.{f} AS {f}_prev, cur.{f} - prev.{f} AS {f}_change" for f in (*YOY_FIGURES, "review_total")
+    )
     return f"""
         WITH h AS (
             SELECT r.report_id, r.agency_id, r.agency_name, r.report_year, r.quality_status,
@@ -127,8 +134,11 @@ def _applications_wide_sql(engine: sa.Engine) -> str:
     cols = [c["col"] for c in cb["application_cols"]]
 
     def case(value_of) -> str:
-        whens = " ".join(f"WHEN {_literal(r['row'])} THEN {value_of(i, r)}"
-                         for i, r in enumerate(app_rows, start=1) if value_of(i, r) != "NULL")
+        whens = " ".join(
+            f"WHEN {_literal(r['row'])} THEN {value_of(i, r)}"
+            for i, r in enumerate(app_rows, start=1)
+            if value_of(i, r) != "NULL"
+        )
         return f"CASE c.{row} {whens} END"
 
     order = case(lambda i, r: str(i))
@@ -154,7 +164,8 @@ def _outcome_figures_sql(engine: sa.Engine) -> str:
     heads = _headline_rows()
     sums = ",\n                   ".join(
         f"SUM(CASE WHEN c.{row} IN ({_in_list(heads[f])}) THEN c.value END) AS {f}"
-        for f in ("processed", *OUTCOME_FIGURES))
+        for f in ("processed", *OUTCOME_FIGURES)
+    )
     return f"""
             SELECT r.report_id, r.agency_name, r.report_year, r.template_version, r.quality_status,
                    {sums},
@@ -183,7 +194,8 @@ def _outcome_rates_year_sql(engine: sa.Engine) -> str:
     shares = ",\n               ".join(
         f"SUM(CASE WHEN o.processed > 0 THEN o.{f} END)"
         f" / SUM(CASE WHEN o.processed > 0 AND o.{f} IS NOT NULL THEN o.processed END) AS {f}_share"
-        for f in OUTCOME_FIGURES)
+        for f in OUTCOME_FIGURES
+    )
     return f"""
         SELECT o.report_year, COUNT(*) AS reports, COUNT(o.processed) AS reports_with_processed,
                CAST(SUM(CASE WHEN o.processed > 0 THEN 1 ELSE 0 END) AS BIGINT) AS reports_with_applications,
@@ -210,4 +222,3 @@ def _rule_failures_sql(engine: sa.Engine) -> str:
              AND c.{row} = split_part({code}, '.', 2)
              AND c.{col} = split_part({code}, '.', 3)
         WHERE q.passed = FALSE"""
-

@@ -64,7 +64,7 @@ def _bulk_insert(conn: sa.Connection, table: sa.Table, df: pd.DataFrame) -> None
 def chunks(items: list, size: int) -> Iterable[list]:
     """Consecutive slices of at most ``size`` items (SQL IN lists, transactions)."""
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 def _delete_reports(conn: sa.Connection, report_ids: list[str]) -> None:
@@ -74,15 +74,24 @@ def _delete_reports(conn: sa.Connection, report_ids: list[str]) -> None:
 
 def _keep_history(conn: sa.Connection, held: pd.DataFrame, incoming: pd.DataFrame, now: dt.datetime) -> None:
     """Record the reports that new versions of the same files (or their rejections) replace."""
-    old = held.merge(incoming[["source_path", "source_sha256", "report_id"]], on="source_path",
-                     suffixes=("", "_new"))
+    old = held.merge(incoming[["source_path", "source_sha256", "report_id"]], on="source_path", suffixes=("", "_new"))
     old = old[old["source_sha256"] != old["source_sha256_new"]]
     if old.empty:
         return
-    _bulk_insert(conn, report_history, pd.DataFrame({
-        "source_path": old["source_path"], "source_sha256": old["source_sha256"], "report_id": old["report_id"],
-        "loaded_at": old["loaded_at"], "replaced_at": now, "replaced_by": old["report_id_new"],
-    }))
+    _bulk_insert(
+        conn,
+        report_history,
+        pd.DataFrame(
+            {
+                "source_path": old["source_path"],
+                "source_sha256": old["source_sha256"],
+                "report_id": old["report_id"],
+                "loaded_at": old["loaded_at"],
+                "replaced_at": now,
+                "replaced_by": old["report_id_new"],
+            }
+        ),
+    )
 
 
 def _add_agencies(conn: sa.Connection, chunk: pd.DataFrame) -> None:
@@ -95,12 +104,25 @@ def _add_agencies(conn: sa.Connection, chunk: pd.DataFrame) -> None:
     ids = sorted(set(named["agency_id"]))
     known = {r[0] for r in conn.execute(sa.select(agencies.c.agency_id).where(agencies.c.agency_id.in_(ids)))}
     new = named[~named["agency_id"].isin(known)].drop_duplicates("agency_id")
-    _bulk_insert(conn, agencies, pd.DataFrame({
-        "agency_id": new["agency_id"], "name": new["agency_name"], "region": new["region"],
-        "level": new["agency_name"].map(level)}))
+    _bulk_insert(
+        conn,
+        agencies,
+        pd.DataFrame(
+            {
+                "agency_id": new["agency_id"],
+                "name": new["agency_name"],
+                "region": new["region"],
+                "level": new["agency_name"].map(level),
+            }
+        ),
+    )
     spellings = named.drop_duplicates("agency_name")
-    held = {r[0] for r in conn.execute(sa.select(agency_aliases.c.alias).where(
-        agency_aliases.c.alias.in_(spellings["agency_name"].tolist())))}
+    held = {
+        r[0]
+        for r in conn.execute(
+            sa.select(agency_aliases.c.alias).where(agency_aliases.c.alias.in_(spellings["agency_name"].tolist()))
+        )
+    }
     fresh = spellings[~spellings["agency_name"].isin(held)]
     _bulk_insert(conn, agency_aliases, pd.DataFrame({"alias": fresh["agency_name"], "agency_id": fresh["agency_id"]}))
 
@@ -111,39 +133,65 @@ def account(engine: sa.Engine, files: pd.DataFrame, run_id: str | None, partitio
     loaded = rejected = 0
     with engine.begin() as conn:
         for chunk in chunks(paths, 1000):
-            loaded += conn.execute(sa.select(sa.func.count()).select_from(reports).where(
-                reports.c.source_path.in_(chunk))).scalar_one()
-            rejected += conn.execute(sa.select(sa.func.count()).select_from(rejections).where(
-                rejections.c.source_path.in_(chunk))).scalar_one()
-        row = {"run_id": run_id, "partitions": partitions, "files_seen": len(paths), "reports_loaded": int(loaded),
-               "rejections": int(rejected), "balanced": len(paths) == loaded + rejected,
-               "checked_at": dt.datetime.now(dt.UTC).replace(tzinfo=None)}
+            loaded += conn.execute(
+                sa.select(sa.func.count()).select_from(reports).where(reports.c.source_path.in_(chunk))
+            ).scalar_one()
+            rejected += conn.execute(
+                sa.select(sa.func.count()).select_from(rejections).where(rejections.c.source_path.in_(chunk))
+            ).scalar_one()
+        row = {
+            "run_id": run_id,
+            "partitions": partitions,
+            "files_seen": len(paths),
+            "reports_loaded": int(loaded),
+            "rejections": int(rejected),
+            "balanced": len(paths) == loaded + rejected,
+            "checked_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        }
         conn.execute(run_accounting.insert().values(**row))
     return row
 
 
-def existing_fingerprints(engine: sa.Engine, paths: list[str] | None = None,
-                          ids: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def existing_fingerprints(
+    engine: sa.Engine, paths: list[str] | None = None, ids: list[str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """What the warehouse holds now: one row per report, and one per rejection; with ``paths`` (and ``ids``),
     only the reports and rejections of those files (and the reports with those ids), looked up by key instead
     of reading a national year's rows to write one report."""
-    rep_cols = (reports.c.report_id, reports.c.source_path, reports.c.source_sha256, reports.c.parser_version,
-                reports.c.loaded_at, reports.c.source_size, reports.c.source_mtime_ns, reports.c.report_year,
-                reports.c.source_format)
+    rep_cols = (
+        reports.c.report_id,
+        reports.c.source_path,
+        reports.c.source_sha256,
+        reports.c.parser_version,
+        reports.c.loaded_at,
+        reports.c.source_size,
+        reports.c.source_mtime_ns,
+        reports.c.report_year,
+        reports.c.source_format,
+    )
     rej_cols = (rejections.c.source_path, rejections.c.source_sha256, rejections.c.reason, rejections.c.duplicate_of)
     with engine.connect() as conn:
         if paths is None:
             return pd.read_sql(sa.select(*rep_cols), conn), pd.read_sql(sa.select(*rej_cols), conn)
         paths = sorted(set(paths))
-        reps = [pd.read_sql(sa.select(*rep_cols).where(reports.c.source_path.in_(part)), conn)
-                for part in chunks(paths, 1000)]
-        reps += [pd.read_sql(sa.select(*rep_cols).where(reports.c.report_id.in_(part)), conn)
-                 for part in chunks(sorted(set(ids or [])), 1000)]
-        rej = [pd.read_sql(sa.select(*rej_cols).where(rejections.c.source_path.in_(part)), conn)
-               for part in chunks(paths, 1000)]
+        reps = [
+            pd.read_sql(sa.select(*rep_cols).where(reports.c.source_path.in_(part)), conn)
+            for part in chunks(paths, 1000)
+        ]
+        reps += [
+            pd.read_sql(sa.select(*rep_cols).where(reports.c.report_id.in_(part)), conn)
+            for part in chunks(sorted(set(ids or [])), 1000)
+        ]
+        rej = [
+            pd.read_sql(sa.select(*rej_cols).where(rejections.c.source_path.in_(part)), conn)
+            for part in chunks(paths, 1000)
+        ]
     reps, rej = [r for r in reps if not r.empty], [r for r in rej if not r.empty]
-    held = (pd.concat(reps, ignore_index=True).drop_duplicates("report_id", ignore_index=True) if reps
-            else pd.DataFrame(columns=[c.name for c in rep_cols]))
+    held = (
+        pd.concat(reps, ignore_index=True).drop_duplicates("report_id", ignore_index=True)
+        if reps
+        else pd.DataFrame(columns=[c.name for c in rep_cols])
+    )
     return held, pd.concat(rej, ignore_index=True) if rej else pd.DataFrame(columns=[c.name for c in rej_cols])
 
 
@@ -157,18 +205,21 @@ def write(engine: sa.Engine, batch: dict[str, pd.DataFrame], now: dt.datetime | 
     reps = batch["reports"]
     rej = batch.get("rejections", pd.DataFrame(columns=["source_path"]))
     held, held_rej = existing_fingerprints(  # only what this batch's files and reports can meet
-        engine, paths=reps["source_path"].tolist() + rej["source_path"].tolist(), ids=reps["report_id"].tolist())
+        engine, paths=reps["source_path"].tolist() + rej["source_path"].tolist(), ids=reps["report_id"].tolist()
+    )
     key = ["report_id", "source_path", "parser_version"]
     unchanged = reps.merge(held[key], on=key, how="inner")["report_id"]
     todo = reps[~reps["report_id"].isin(unchanged)]
     stats = {"reports_written": 0, "reports_unchanged": int(len(unchanged)), "rejections_written": 0}
 
-    tables = {"cells": report_cells, "sections": report_sections, "results": quality_results,
-              "claims": prose_numbers}
+    tables = {"cells": report_cells, "sections": report_sections, "results": quality_results, "claims": prose_numbers}
     # Each report's row positions, found once, so that a chunk's rows are taken without scanning the frame
     # (or copying it: a batch's cells are millions of rows).
-    positions = {name: batch[name].groupby("report_id", sort=False).indices for name in tables
-                 if name in batch and not batch[name].empty}
+    positions = {
+        name: batch[name].groupby("report_id", sort=False).indices
+        for name in tables
+        if name in batch and not batch[name].empty
+    }
     held_ids = set(held["report_id"])
     for ids in chunks(list(todo["report_id"]), CHUNK):
         chunk = todo[todo["report_id"].isin(ids)]
@@ -196,9 +247,10 @@ def write(engine: sa.Engine, batch: dict[str, pd.DataFrame], now: dt.datetime | 
     if not rej.empty:
         merged = rej.merge(held_rej, on=["source_path"], how="left", suffixes=("", "_held"))
         same = (
-            merged["source_sha256"].fillna("") == merged["source_sha256_held"].fillna("")
-        ) & (merged["reason"] == merged["reason_held"]) & (
-            merged["duplicate_of"].fillna("") == merged["duplicate_of_held"].fillna(""))
+            (merged["source_sha256"].fillna("") == merged["source_sha256_held"].fillna(""))
+            & (merged["reason"] == merged["reason_held"])
+            & (merged["duplicate_of"].fillna("") == merged["duplicate_of_held"].fillna(""))
+        )
         new_rej = rej[~rej["source_path"].isin(merged.loc[same, "source_path"])]
         for paths in chunks(list(new_rej["source_path"]), CHUNK):
             part = new_rej[new_rej["source_path"].isin(paths)]
@@ -216,14 +268,17 @@ def write(engine: sa.Engine, batch: dict[str, pd.DataFrame], now: dt.datetime | 
 def record_validation(engine: sa.Engine, row: dict) -> None:
     """Keep one suite's validation result (GX) in the warehouse."""
     with engine.begin() as conn:
-        conn.execute(validations.insert().values(
-            **row, validated_at=dt.datetime.now(dt.UTC).replace(tzinfo=None)))
-
+        conn.execute(validations.insert().values(**row, validated_at=dt.datetime.now(dt.UTC).replace(tzinfo=None)))
 
 
 def assemble(normalized: dict[str, pd.DataFrame], facts: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """The batch the warehouse writes: normalized tables with quality status and rule results."""
     reps = normalized["reports"].drop(columns=["quality_status"]).merge(facts["status"], on="report_id", how="left")
-    return {"reports": reps, "cells": normalized["cells"], "sections": normalized["sections"],
-            "claims": normalized["claims"], "results": facts["results"], "rejections": normalized["rejections"]}
-
+    return {
+        "reports": reps,
+        "cells": normalized["cells"],
+        "sections": normalized["sections"],
+        "claims": normalized["claims"],
+        "results": facts["results"],
+        "rejections": normalized["rejections"],
+    }

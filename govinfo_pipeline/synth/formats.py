@@ -93,6 +93,7 @@ def _spans(row: list[str], width: int) -> list[int]:
 
 # ---- HTML ---------------------------------------------------------------------------------------
 
+
 def _html_cell(text: str) -> str:
     if text.strip(" \u00a0\u3000") == "":
         return "&nbsp;" if text else ""
@@ -108,19 +109,24 @@ def to_html(blocks: list[Block]) -> str:
         width = _width(b.rows)
         body.append('<table border="1" cellspacing="0" cellpadding="2" style="border-collapse:collapse">')
         for row in b.rows:
-            tds = "".join(f'<td colspan="{s}">{_html_cell(c)}</td>' if s > 1 else f"<td>{_html_cell(c)}</td>"
-                          for c, s in zip(row, _spans(row, width), strict=True))
+            tds = "".join(
+                f'<td colspan="{s}">{_html_cell(c)}</td>' if s > 1 else f"<td>{_html_cell(c)}</td>"
+                for c, s in zip(row, _spans(row, width), strict=True)
+            )
             body.append(f"<tr>{tds}</tr>")
         body.append("</table>")
-    return ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>政府信息公开</title></head><body>\n"
-            '<div class="nav"><a href="/">首页</a> | <a href="/zwgk/">政务公开</a> | '
-            '<a href="/hdjl/">互动交流</a></div>\n'
-            '<div class="crumb">当前位置：首页 &gt; 政务公开 &gt; 政府信息公开工作年度报告</div>\n'
-            '<div id="zoom">\n' + "\n".join(body) + "\n</div>\n"
-            '<div class="footer">主办单位：本站 | 网站标识码 0000000000</div>\n</body></html>\n')
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>政府信息公开</title></head><body>\n'
+        '<div class="nav"><a href="/">首页</a> | <a href="/zwgk/">政务公开</a> | '
+        '<a href="/hdjl/">互动交流</a></div>\n'
+        '<div class="crumb">当前位置：首页 &gt; 政务公开 &gt; 政府信息公开工作年度报告</div>\n'
+        '<div id="zoom">\n' + "\n".join(body) + "\n</div>\n"
+        '<div class="footer">主办单位：本站 | 网站标识码 0000000000</div>\n</body></html>\n'
+    )
 
 
 # ---- DOCX ---------------------------------------------------------------------------------------
+
 
 def to_docx(blocks: list[Block]) -> bytes:
     import docx
@@ -152,8 +158,11 @@ def _fixed_zip_times(data: bytes) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
-            dst.writestr(zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0)), src.read(info),
-                         compress_type=zipfile.ZIP_DEFLATED)
+            dst.writestr(
+                zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0)),
+                src.read(info),
+                compress_type=zipfile.ZIP_DEFLATED,
+            )
     return out.getvalue()
 
 

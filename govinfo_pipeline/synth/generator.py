@@ -54,56 +54,107 @@ NBSP, FWSP = "\u00a0", "\u3000"
 # ---------------------------------------------------------------------------------------------
 # (clause, header labels, [(row code, row label)], [col codes], [col kinds])
 _P19 = (
-    ("第二十条第（一）项", ("本年新制作数量", "本年新公开数量", "对外公开总数量"),
-     (("regulation", "规章"), ("normative_document", "规范性文件")),
-     ("new_made", "new_published", "total_published")),
-    ("第二十条第（五）项", ("上一年项目数量", "本年增/减", "处理决定数量"),
-     (("administrative_license", "行政许可"), ("other_management_service", "其他对外管理服务事项")),
-     ("prev_year_items", "change", "decisions")),
-    ("第二十条第（六）项", ("上一年项目数量", "本年增/减", "处理决定数量"),
-     (("administrative_penalty", "行政处罚"), ("administrative_coercion", "行政强制")),
-     ("prev_year_items", "change", "decisions")),
-    ("第二十条第（八）项", ("上一年项目数量", "本年增/减"),
-     (("administrative_fee", "行政事业性收费"),), ("prev_year_items", "change")),
-    ("第二十条第（九）项", ("采购项目数量", "采购总金额"),
-     (("centralized_procurement", "政府集中采购"),), ("procurement_items", "procurement_amount")),
+    (
+        "第二十条第（一）项",
+        ("本年新制作数量", "本年新公开数量", "对外公开总数量"),
+        (("regulation", "规章"), ("normative_document", "规范性文件")),
+        ("new_made", "new_published", "total_published"),
+    ),
+    (
+        "第二十条第（五）项",
+        ("上一年项目数量", "本年增/减", "处理决定数量"),
+        (("administrative_license", "行政许可"), ("other_management_service", "其他对外管理服务事项")),
+        ("prev_year_items", "change", "decisions"),
+    ),
+    (
+        "第二十条第（六）项",
+        ("上一年项目数量", "本年增/减", "处理决定数量"),
+        (("administrative_penalty", "行政处罚"), ("administrative_coercion", "行政强制")),
+        ("prev_year_items", "change", "decisions"),
+    ),
+    (
+        "第二十条第（八）项",
+        ("上一年项目数量", "本年增/减"),
+        (("administrative_fee", "行政事业性收费"),),
+        ("prev_year_items", "change"),
+    ),
+    (
+        "第二十条第（九）项",
+        ("采购项目数量", "采购总金额"),
+        (("centralized_procurement", "政府集中采购"),),
+        ("procurement_items", "procurement_amount"),
+    ),
 )
 _P21 = (
-    ("第二十条第（一）项", ("本年制发件数", "本年废止件数", "现行有效件数"),
-     (("regulation", "规章"), ("normative_document", "行政规范性文件")), ("issued", "repealed", "in_force")),
+    (
+        "第二十条第（一）项",
+        ("本年制发件数", "本年废止件数", "现行有效件数"),
+        (("regulation", "规章"), ("normative_document", "行政规范性文件")),
+        ("issued", "repealed", "in_force"),
+    ),
     ("第二十条第（五）项", ("本年处理决定数量",), (("administrative_license", "行政许可"),), ("decisions",)),
-    ("第二十条第（六）项", ("本年处理决定数量",),
-     (("administrative_penalty", "行政处罚"), ("administrative_coercion", "行政强制")), ("decisions",)),
-    ("第二十条第（八）项", ("本年收费金额（单位：万元）",), (("administrative_fee", "行政事业性收费"),),
-     ("fee_amount",)),
+    (
+        "第二十条第（六）项",
+        ("本年处理决定数量",),
+        (("administrative_penalty", "行政处罚"), ("administrative_coercion", "行政强制")),
+        ("decisions",),
+    ),
+    (
+        "第二十条第（八）项",
+        ("本年收费金额（单位：万元）",),
+        (("administrative_fee", "行政事业性收费"),),
+        ("fee_amount",),
+    ),
 )
 _PROACTIVE = {"2019": _P19, "2021": _P21}
 
 _APP_NOTE = "（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）"
-APP_COLS = ("natural_person", "commercial_enterprise", "research_institution", "social_welfare_org",
-            "legal_service_org", "other_org", "total")
+APP_COLS = (
+    "natural_person",
+    "commercial_enterprise",
+    "research_institution",
+    "social_welfare_org",
+    "legal_service_org",
+    "other_org",
+    "total",
+)
 _APPLICANTS = APP_COLS[:6]
 _RESULT_GROUP = "三、本年度办理结果"
 # (group label or None, row code, row label) for the rows under 三、本年度办理结果
-_DENIED = (("denied_state_secret", "1.属于国家秘密"), ("denied_prohibited_by_law", "2.其他法律行政法规禁止公开"),
-           ("denied_three_securities", "3.危及“三安全一稳定”"), ("denied_third_party", "4.保护第三方合法权益"),
-           ("denied_internal_affairs", "5.属于三类内部事务信息"), ("denied_process_info", "6.属于四类过程性信息"),
-           ("denied_enforcement_file", "7.属于行政执法案卷"), ("denied_query_matter", "8.属于行政查询事项"))
-_UNABLE = (("unable_not_held", "1.本机关不掌握相关政府信息"), ("unable_needs_creation", "2.没有现成信息需要另行制作"),
-           ("unable_unclear", "3.补正后申请内容仍不明确"))
-_NOT_PROCESSED = (("not_processed_petition", "1.信访举报投诉类申请"), ("not_processed_repeat", "2.重复申请"),
-                  ("not_processed_publication", "3.要求提供公开出版物"),
-                  ("not_processed_mass_repeat", "4.无正当理由大量反复申请"),
-                  ("not_processed_confirmation", "5.要求行政机关确认或重新出具已获取信息"))
-_OTHER_2021 = (("other_no_supplement", "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请"),
-               ("other_unpaid_fee", "2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请"),
-               ("other_misc", "3.其他"))
+_DENIED = (
+    ("denied_state_secret", "1.属于国家秘密"),
+    ("denied_prohibited_by_law", "2.其他法律行政法规禁止公开"),
+    ("denied_three_securities", "3.危及“三安全一稳定”"),
+    ("denied_third_party", "4.保护第三方合法权益"),
+    ("denied_internal_affairs", "5.属于三类内部事务信息"),
+    ("denied_process_info", "6.属于四类过程性信息"),
+    ("denied_enforcement_file", "7.属于行政执法案卷"),
+    ("denied_query_matter", "8.属于行政查询事项"),
+)
+_UNABLE = (
+    ("unable_not_held", "1.本机关不掌握相关政府信息"),
+    ("unable_needs_creation", "2.没有现成信息需要另行制作"),
+    ("unable_unclear", "3.补正后申请内容仍不明确"),
+)
+_NOT_PROCESSED = (
+    ("not_processed_petition", "1.信访举报投诉类申请"),
+    ("not_processed_repeat", "2.重复申请"),
+    ("not_processed_publication", "3.要求提供公开出版物"),
+    ("not_processed_mass_repeat", "4.无正当理由大量反复申请"),
+    ("not_processed_confirmation", "5.要求行政机关确认或重新出具已获取信息"),
+)
+_OTHER_2021 = (
+    ("other_no_supplement", "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请"),
+    ("other_unpaid_fee", "2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请"),
+    ("other_misc", "3.其他"),
+)
 
 
 def _result_rows(template: str) -> tuple[tuple[str | None, str, str], ...]:
     rows: list[tuple[str | None, str, str]] = [
         (None, "granted", "（一）予以公开"),
-        (None, "partially_granted", "（二）部分公开（区分处理的，只计这一情形，不计其他情形）")]
+        (None, "partially_granted", "（二）部分公开（区分处理的，只计这一情形，不计其他情形）"),
+    ]
     rows += [("（三）不予公开", c, lab) for c, lab in _DENIED]
     rows += [("（四）无法提供", c, lab) for c, lab in _UNABLE]
     rows += [("（五）不予处理", c, lab) for c, lab in _NOT_PROCESSED]
@@ -117,8 +168,9 @@ def _result_rows(template: str) -> tuple[tuple[str | None, str, str], ...]:
 
 _RESULT_ROWS = {t: _result_rows(t) for t in TEMPLATES}
 _OUTCOME_ROWS = {t: tuple(code for _, code, _ in _RESULT_ROWS[t] if code != "total_processed") for t in TEMPLATES}
-_APP_ROWS = {t: ("new_received", "carried_over", *(code for _, code, _ in _RESULT_ROWS[t]), "carried_forward")
-             for t in TEMPLATES}
+_APP_ROWS = {
+    t: ("new_received", "carried_over", *(code for _, code, _ in _RESULT_ROWS[t]), "carried_forward") for t in TEMPLATES
+}
 REVIEW_ROWS = ("review", "litigation_direct", "litigation_after_review")
 REVIEW_COLS = ("upheld", "corrected", "other", "pending", "total")
 _REVIEW_RULE = {"review": "C1", "litigation_direct": "C2", "litigation_after_review": "C3"}
@@ -127,11 +179,16 @@ _SUM_FAULTS = ("B1", "B2", "B3", *_REVIEW_FAULT_ROW)  # faults planted by changi
 
 # The figures the prose quotes, as the report's own rows (written here, not taken from prose.FIGURES).
 _FIGURE_ROWS: dict[str, tuple[str, ...]] = {
-    "new_received": ("new_received",), "carried_over": ("carried_over",), "total_processed": ("total_processed",),
-    "granted": ("granted",), "partially_granted": ("partially_granted",),
-    "denied": tuple(c for c, _ in _DENIED), "unable": tuple(c for c, _ in _UNABLE),
+    "new_received": ("new_received",),
+    "carried_over": ("carried_over",),
+    "total_processed": ("total_processed",),
+    "granted": ("granted",),
+    "partially_granted": ("partially_granted",),
+    "denied": tuple(c for c, _ in _DENIED),
+    "unable": tuple(c for c, _ in _UNABLE),
     "not_processed": tuple(c for c, _ in _NOT_PROCESSED),
-    "other_handling": ("other", *(c for c, _ in _OTHER_2021)), "carried_forward": ("carried_forward",),
+    "other_handling": ("other", *(c for c, _ in _OTHER_2021)),
+    "carried_forward": ("carried_forward",),
 }
 _PROCUREMENT_CODE = "proactive.centralized_procurement.procurement_amount"
 
@@ -142,12 +199,23 @@ _PROCUREMENT_CODE = "proactive.centralized_procurement.procurement_amount"
 _HEADINGS = {
     1: ("一、总体情况", "一、总体情况", "    一、总体情况"),
     2: ("二、主动公开政府信息情况", "二、主动公开政府信息情况", "二、主动公开情况", "二、行政机关主动公开政府信息情况"),
-    3: ("三、收到和处理政府信息公开申请情况", "三、收到和处理政府信息公开申请情况",
-        "3、 收到和处理政府信息公开申请情况"),
-    4: ("四、政府信息公开行政复议、行政诉讼情况", "四、政府信息公开行政复议、行政诉讼情况",
-        "四、因政府信息公开工作被申请行政复议和提起行政诉讼情况"),
-    5: ("五、存在的主要问题及改进情况", "五、存在的主要问题及改进情况", "五、主要问题和改进措施",
-        "5、 存在的主要问题及改进情况", "五、政府信息公开工作存在的主要问题及改进情况"),
+    3: (
+        "三、收到和处理政府信息公开申请情况",
+        "三、收到和处理政府信息公开申请情况",
+        "3、 收到和处理政府信息公开申请情况",
+    ),
+    4: (
+        "四、政府信息公开行政复议、行政诉讼情况",
+        "四、政府信息公开行政复议、行政诉讼情况",
+        "四、因政府信息公开工作被申请行政复议和提起行政诉讼情况",
+    ),
+    5: (
+        "五、存在的主要问题及改进情况",
+        "五、存在的主要问题及改进情况",
+        "五、主要问题和改进措施",
+        "5、 存在的主要问题及改进情况",
+        "五、政府信息公开工作存在的主要问题及改进情况",
+    ),
     6: ("六、其他需要报告的事项", "六、其他需要报告的事项", "六、其他事项"),
 }
 _OVERVIEW = (
@@ -159,37 +227,30 @@ _OVERVIEW = (
     "不断增强政府信息公开的时效性和针对性。",
 )
 _PROACTIVE_PROSE = (
-    "{year}年，{short}通过门户网站主动公开政府信息{k}条，其中政策文件{m}条，政策解读{j}条，"
-    "做到应公开尽公开。",
-    "全年累计发布各类政府信息{k}条，及时更新机构职能、权责清单、财政预决算等栏目内容，"
-    "重点领域信息公开工作稳步推进。",
+    "{year}年，{short}通过门户网站主动公开政府信息{k}条，其中政策文件{m}条，政策解读{j}条，做到应公开尽公开。",
+    "全年累计发布各类政府信息{k}条，及时更新机构职能、权责清单、财政预决算等栏目内容，重点领域信息公开工作稳步推进。",
     "一是拓宽主动公开范围。将政府网站作为政府信息公开的主渠道，积极拓展政务公开途径，"
     "全年在门户网站发布信息{k}条。二是加强政策解读，发布图文解读{j}篇。",
 )
 _MANAGEMENT_PROSE = (
-    "严格执行政府信息公开保密审查制度，坚持“先审查、后公开”和“一事一审”原则，"
-    "确保公开内容的合法性、准确性、严肃性。",
-    "建立健全政府信息公开申请受理、登记、审核、答复等各环节制度规范，规范答复文书格式，"
-    "提升依申请公开办理质量。",
+    "严格执行政府信息公开保密审查制度，坚持“先审查、后公开”和“一事一审”原则，确保公开内容的合法性、准确性、严肃性。",
+    "建立健全政府信息公开申请受理、登记、审核、答复等各环节制度规范，规范答复文书格式，提升依申请公开办理质量。",
 )
 _PLATFORM_PROSE = (
-    "充分发挥政府网站第一平台作用，持续优化政府信息公开专栏，同步通过政务新媒体发布重要信息，"
-    "方便群众及时获取。",
+    "充分发挥政府网站第一平台作用，持续优化政府信息公开专栏，同步通过政务新媒体发布重要信息，方便群众及时获取。",
     "依托政务服务大厅设置政府信息公开查阅点，提供查阅、咨询等服务，线上线下协同推进公开工作。",
 )
 _SUPERVISION_PROSE = (
     "细化责任分工，明确由办公室作为责任部门、分管负责人作为分管领导，工作人员落实具体工作，"
     "并将政务公开工作纳入年度绩效考核。",
-    "组织开展政务公开业务培训，提升工作人员公开意识和业务能力，本年度未发生因政府信息公开工作"
-    "引起的责任追究情况。",
+    "组织开展政务公开业务培训，提升工作人员公开意识和业务能力，本年度未发生因政府信息公开工作引起的责任追究情况。",
 )
 _PROBLEMS = (
     "{year}年，{short}政府信息公开工作虽然取得了一定成绩，但与上级要求和社会公众需求相比还有一定差距，"
     "主要表现在：一是公开内容不够丰富，部分信息更新不够及时；二是政策解读形式较为单一。",
     "针对上述问题，{short}将从以下方面努力改进：一是进一步加强组织领导，压实工作责任；"
     "二是丰富政策解读形式，提升解读质量；三是加强业务培训，提高工作人员业务水平。",
-    "下一步，将严格落实政府信息公开审核制度，把好政务信息质量关，自觉接受社会监督，"
-    "推动政务公开工作再上新台阶。",
+    "下一步，将严格落实政府信息公开审核制度，把好政务信息质量关，自觉接受社会监督，推动政务公开工作再上新台阶。",
 )
 _OTHER_MATTERS = {
     "2019": ("无", "无。", "    无", "没有其他需要报告的事项。"),
@@ -197,8 +258,12 @@ _OTHER_MATTERS = {
 }
 # phrase -> the figure it quotes; {n} is the number
 _FIGURE_PHRASES: dict[str, tuple[str, ...]] = {
-    "new_received": ("新收到政府信息公开申请共计{n}件", "本年度共收到政府信息公开申请{n}件",
-                     "新收政府信息公开申请{n}件", "全年受理政府信息公开申请{n}件"),
+    "new_received": (
+        "新收到政府信息公开申请共计{n}件",
+        "本年度共收到政府信息公开申请{n}件",
+        "新收政府信息公开申请{n}件",
+        "全年受理政府信息公开申请{n}件",
+    ),
     "carried_over": ("上年度结转{n}件", "上年结转{n}件", "上一年度结转申请{n}件"),
     "total_processed": ("共办结{n}件", "办结{n}件", "已办结申请{n}件"),
     "granted": ("予以公开{n}件", "其中予以公开{n}件"),
@@ -215,20 +280,44 @@ _ZERO_PHRASES = {
     "review": ("未发生政府信息公开行政复议案件", "未被申请行政复议"),
     "litigation": ("未提起行政诉讼", "没有发生行政诉讼"),
 }
-_NO_APPLICATIONS = ("{year}年，{short}未收到政府信息公开申请。",
-                    "本年度没有收到书面或其它形式要求公开政府信息的申请。")
+_NO_APPLICATIONS = ("{year}年，{short}未收到政府信息公开申请。", "本年度没有收到书面或其它形式要求公开政府信息的申请。")
 _OUTCOME_FIGURES = ("granted", "partially_granted", "denied", "unable", "not_processed", "other_handling")
 
 # ---------------------------------------------------------------------------------------------
 # Agencies. Place characters avoid the suffixes (区县市镇…) and the verbs (在认坚…) that the parser's
 # opening-prose search keys on, so a name is found whole.
 # ---------------------------------------------------------------------------------------------
-_PLACE_CHARS = ("青岚桐川溪口石埠柳塘江河山湖阳安平宁东西南北兴华丰泰康永长清云龙凤金玉白红黄林松梅桃杨泉"
-                "海滨德昌盛茂源福嘉乐仁明光")
-_DEPTS = ("人民政府", "人民政府办公室", "发展和改革委员会", "教育局", "公安局", "民政局", "司法局", "财政局",
-          "人力资源和社会保障局", "自然资源和规划局", "生态环境局", "住房和城乡建设局", "交通运输局", "农业农村局",
-          "商务局", "文化广电和旅游局", "卫生健康委员会", "应急管理局", "审计局", "市场监督管理局", "统计局",
-          "医疗保障局", "城市管理局", "行政审批局", "退役军人事务局", "水利局")
+_PLACE_CHARS = (
+    "青岚桐川溪口石埠柳塘江河山湖阳安平宁东西南北兴华丰泰康永长清云龙凤金玉白红黄林松梅桃杨泉海滨德昌盛茂源福嘉乐仁明光"
+)
+_DEPTS = (
+    "人民政府",
+    "人民政府办公室",
+    "发展和改革委员会",
+    "教育局",
+    "公安局",
+    "民政局",
+    "司法局",
+    "财政局",
+    "人力资源和社会保障局",
+    "自然资源和规划局",
+    "生态环境局",
+    "住房和城乡建设局",
+    "交通运输局",
+    "农业农村局",
+    "商务局",
+    "文化广电和旅游局",
+    "卫生健康委员会",
+    "应急管理局",
+    "审计局",
+    "市场监督管理局",
+    "统计局",
+    "医疗保障局",
+    "城市管理局",
+    "行政审批局",
+    "退役军人事务局",
+    "水利局",
+)
 
 
 def _place(rng: random.Random) -> str:
@@ -259,9 +348,14 @@ def _agency(rng: random.Random) -> tuple[str, str]:
 # ---------------------------------------------------------------------------------------------
 _Cell = tuple  # (raw_text, value, unit, status)
 _ZEROS: dict[str, _Cell] = {
-    "0": ("0", 0.0, None, NUMBER), "": ("", None, None, BLANK), "nbsp": (NBSP, None, None, BLANK),
-    "fwsp": (FWSP + FWSP, None, None, BLANK), "无": ("无", None, None, NONE), "/": ("/", None, None, NONE),
-    "—": ("—", None, None, NONE), "-": ("-", None, None, NONE),
+    "0": ("0", 0.0, None, NUMBER),
+    "": ("", None, None, BLANK),
+    "nbsp": (NBSP, None, None, BLANK),
+    "fwsp": (FWSP + FWSP, None, None, BLANK),
+    "无": ("无", None, None, NONE),
+    "/": ("/", None, None, NONE),
+    "—": ("—", None, None, NONE),
+    "-": ("-", None, None, NONE),
 }
 _ZERO_STYLES = ("0", "", "nbsp", "fwsp", "无", "/", "—")
 _ZERO_WEIGHTS = (50, 20, 10, 3, 12, 3, 2)
@@ -403,8 +497,13 @@ def _is_faulty(i: int, share_ppm: int) -> bool:
     return (i + 1) * share_ppm // 1_000_000 > i * share_ppm // 1_000_000
 
 
-def generate(n: int, seed: int = 0, templates: Iterable[str] = TEMPLATES, formats: Iterable[str] = ("txt",),
-             fault_share: float = DEFAULT_FAULT_SHARE) -> Iterator[SynthReport]:
+def generate(
+    n: int,
+    seed: int = 0,
+    templates: Iterable[str] = TEMPLATES,
+    formats: Iterable[str] = ("txt",),
+    fault_share: float = DEFAULT_FAULT_SHARE,
+) -> Iterator[SynthReport]:
     """``n`` reports, deterministic in ``seed``; report ``i`` depends only on (seed, i)."""
     templates = tuple(templates)
     formats = tuple(formats)
@@ -431,8 +530,20 @@ def generate(n: int, seed: int = 0, templates: Iterable[str] = TEMPLATES, format
 class _Builder:
     """Everything one report is made of, filled in order: numbers, faults, cells, text."""
 
-    __slots__ = ("rng", "template", "year", "agency", "short", "proactive", "app", "review", "cells",
-                 "incidental", "lines", "fault")
+    __slots__ = (
+        "rng",
+        "template",
+        "year",
+        "agency",
+        "short",
+        "proactive",
+        "app",
+        "review",
+        "cells",
+        "incidental",
+        "lines",
+        "fault",
+    )
 
     def __init__(self, rng: random.Random, template: str, year: int, fault: str | None):
         self.rng = rng
@@ -455,8 +566,14 @@ class _Builder:
         n = min(n, 4000)
         if n:
             org_share = rng.choice((0.0, 0.0, 0.1, 0.25, 0.5))
-            col_w = (1 - org_share, org_share * 0.45, org_share * 0.05, org_share * 0.05, org_share * 0.2,
-                     org_share * 0.25)
+            col_w = (
+                1 - org_share,
+                org_share * 0.45,
+                org_share * 0.05,
+                org_share * 0.05,
+                org_share * 0.2,
+                org_share * 0.25,
+            )
             out_w = _outcome_weights(t, rng)
             cols = rng.choices(range(6), col_w, k=n)
             outs = rng.choices(range(len(outcomes) + 1), out_w, k=n)  # the last index: carried forward
@@ -534,7 +651,8 @@ class _Builder:
         outcomes = [app[r] for r in _OUTCOME_ROWS[t]]
         for ci, col in enumerate(APP_COLS):
             if app["new_received"][ci] + app["carried_over"][ci] != (
-                    app["total_processed"][ci] + app["carried_forward"][ci]):
+                app["total_processed"][ci] + app["carried_forward"][ci]
+            ):
                 out.add(("B1", col))
             if sum(v[ci] for v in outcomes) != app["total_processed"][ci]:
                 out.add(("B2", col))
@@ -619,8 +737,10 @@ class _Builder:
         split = rng.random() < 0.2
         stray = rng.random() < 0.03
         seen_groups: set[str] = set()
-        labels: list[tuple[str, list[str]]] = [("new_received", ["一、本年新收政府信息公开申请数量"]),
-                                               ("carried_over", ["二、上年结转政府信息公开申请数量"])]
+        labels: list[tuple[str, list[str]]] = [
+            ("new_received", ["一、本年新收政府信息公开申请数量"]),
+            ("carried_over", ["二、上年结转政府信息公开申请数量"]),
+        ]
         for i, (group, code, label) in enumerate(_RESULT_ROWS[self.template]):
             if split and len(label) > 12 and rng.random() < 0.5:
                 label = _split_label(rng, label)
@@ -652,8 +772,11 @@ class _Builder:
     def review_table(self) -> None:
         rng, cells, out = self.rng, self.cells, self.lines
         split = rng.random() < 0.2
-        outcomes = ("结果\n维持", "结果纠正", "其他结果", "尚未审结", "总\n计") if split else (
-            "结果维持", "结果纠正", "其他结果", "尚未审结", "总计")
+        outcomes = (
+            ("结果\n维持", "结果纠正", "其他结果", "尚未审结", "总\n计")
+            if split
+            else ("结果维持", "结果纠正", "其他结果", "尚未审结", "总计")
+        )
         block = "".join("\t" + x + "\n" for x in outcomes)
         out.append("\t行政复议\n\t行政诉讼\n")
         out.append(block + "\t未经复议直接起诉\n\t复议后起诉\n")
@@ -683,14 +806,19 @@ class _Builder:
     def preamble(self, agency_in_title: bool) -> list[str]:
         rng, y, a = self.rng, self.year, self.agency
         if not agency_in_title:
-            return [f"{y}年，{a}认真贯彻落实《中华人民共和国政府信息公开条例》（以下简称《条例》）和上级关于"
-                    "政务公开工作的部署要求，扎实推进政府信息公开各项工作，现将有关情况报告如下。"]
+            return [
+                f"{y}年，{a}认真贯彻落实《中华人民共和国政府信息公开条例》（以下简称《条例》）和上级关于"
+                "政务公开工作的部署要求，扎实推进政府信息公开各项工作，现将有关情况报告如下。"
+            ]
         if rng.random() < 0.2:
             return []
         doc = "国办公开办函〔2019〕60号" if self.template == "2019" else "国办公开办函〔2021〕30号"
-        return [f"根据《中华人民共和国政府信息公开条例》和《国务院办公厅政府信息与政务公开办公室关于印发"
-                f"〈中华人民共和国政府信息公开工作年度报告格式〉的通知》（{doc}）要求，{a}编制了本报告。"
-                f"本报告中所列数据的统计期限自{y}年1月1日起至{y}年12月31日止。", ""]
+        return [
+            f"根据《中华人民共和国政府信息公开条例》和《国务院办公厅政府信息与政务公开办公室关于印发"
+            f"〈中华人民共和国政府信息公开工作年度报告格式〉的通知》（{doc}）要求，{a}编制了本报告。"
+            f"本报告中所列数据的统计期限自{y}年1月1日起至{y}年12月31日止。",
+            "",
+        ]
 
     def overview(self, figs: dict[str, int], claims: dict[str, int]) -> list[str]:
         rng, y, s = self.rng, self.year, self.short
@@ -700,8 +828,9 @@ class _Builder:
         use_subheads = rng.random() < 0.6
         if use_subheads:
             lines.append("（一）主动公开情况")
-        lines.append(rng.choice(_PROACTIVE_PROSE).format(k=k, m=rng.randint(1, max(1, k // 10)),
-                                                         j=rng.randint(0, 30), **fmt))
+        lines.append(
+            rng.choice(_PROACTIVE_PROSE).format(k=k, m=rng.randint(1, max(1, k // 10)), j=rng.randint(0, 30), **fmt)
+        )
         if use_subheads:
             lines.append("（二）依申请公开情况")
         lines.append(self.application_prose(figs, claims))
@@ -732,8 +861,9 @@ class _Builder:
             parts = [rng.choice(_NO_APPLICATIONS).format(**fmt)]
             return "".join(parts) + self.appeal_prose(figs, claims)
         if style < 0.2 and not forced:
-            return ("依法依规做好政府信息公开申请的受理、审查、答复工作，严格按照法定时限答复。"
-                    + self.appeal_prose(figs, claims))
+            return "依法依规做好政府信息公开申请的受理、审查、答复工作，严格按照法定时限答复。" + self.appeal_prose(
+                figs, claims
+            )
 
         def say(fig: str) -> str:
             claims[fig] = figs[fig]
@@ -787,13 +917,30 @@ class _Builder:
 
 def _outcome_weights(template: str, rng: random.Random) -> list[float]:
     """Weights of the outcome rows (template order) and, last, of 结转下年度."""
-    w = {"granted": 40, "partially_granted": 8, "unable_not_held": 20, "unable_needs_creation": 2,
-         "unable_unclear": 3, "not_processed_petition": 4, "not_processed_repeat": 3,
-         "not_processed_publication": 0.5, "not_processed_mass_repeat": 0.5, "not_processed_confirmation": 0.5,
-         "denied_state_secret": 0.3, "denied_prohibited_by_law": 0.5, "denied_three_securities": 0.3,
-         "denied_third_party": 1, "denied_internal_affairs": 1.5, "denied_process_info": 2,
-         "denied_enforcement_file": 0.5, "denied_query_matter": 2, "other": 4, "other_no_supplement": 2,
-         "other_unpaid_fee": 0.2, "other_misc": 3}
+    w = {
+        "granted": 40,
+        "partially_granted": 8,
+        "unable_not_held": 20,
+        "unable_needs_creation": 2,
+        "unable_unclear": 3,
+        "not_processed_petition": 4,
+        "not_processed_repeat": 3,
+        "not_processed_publication": 0.5,
+        "not_processed_mass_repeat": 0.5,
+        "not_processed_confirmation": 0.5,
+        "denied_state_secret": 0.3,
+        "denied_prohibited_by_law": 0.5,
+        "denied_three_securities": 0.3,
+        "denied_third_party": 1,
+        "denied_internal_affairs": 1.5,
+        "denied_process_info": 2,
+        "denied_enforcement_file": 0.5,
+        "denied_query_matter": 2,
+        "other": 4,
+        "other_no_supplement": 2,
+        "other_unpaid_fee": 0.2,
+        "other_misc": 3,
+    }
     weights = [w[r] * (0.5 + rng.random()) for r in _OUTCOME_ROWS[template]]
     weights.append(rng.choice((0.0, 0.0, 3.0, 8.0)))
     return weights
@@ -859,10 +1006,13 @@ def _make(i: int, seed: int, templates: tuple[str, ...], fmt: str, fault: str | 
 
     # cells, in codebook order; K1 for a table left entirely blank
     cells = b.cells
-    expected = [{"section": s, "row": r, "col": c, "value": v, "unit": u, "cell_status": st, "raw_text": raw}
-                for (s, r, c), (raw, v, u, st) in zip(cell_codes(template), cells, strict=True)]
-    incidental = b.incidental | {("K1", section) for section, a, z in _section_slices(template)
-                                 if all(cell[3] == BLANK for cell in cells[a:z])}
+    expected = [
+        {"section": s, "row": r, "col": c, "value": v, "unit": u, "cell_status": st, "raw_text": raw}
+        for (s, r, c), (raw, v, u, st) in zip(cell_codes(template), cells, strict=True)
+    ]
+    incidental = b.incidental | {
+        ("K1", section) for section, a, z in _section_slices(template) if all(cell[3] == BLANK for cell in cells[a:z])
+    }
 
     if fmt == "txt":
         crlf = rng.random() < 0.15
@@ -873,17 +1023,29 @@ def _make(i: int, seed: int, templates: tuple[str, ...], fmt: str, fault: str | 
         encoding = "utf-8" if fmt == "html" else "binary"
         data = synth_formats.render(fmt, text)
     return SynthReport(
-        name=f"{year}/r{i:0{width}d}.{fmt}", data=data, expected_cells=expected,
+        name=f"{year}/r{i:0{width}d}.{fmt}",
+        data=data,
+        expected_cells=expected,
         expected_meta={"agency_name": b.agency, "report_year": year, "template_version": template},
-        planted=planted, incidental=incidental, fault=fault, encoding=encoding, figures=figs,
+        planted=planted,
+        incidental=incidental,
+        fault=fault,
+        encoding=encoding,
+        figures=figs,
     )
 
 
 # ---------------------------------------------------------------------------------------------
 # Writing a corpus and checking a pipeline's output against it
 # ---------------------------------------------------------------------------------------------
-def write_corpus(folder: Path | str, n: int, seed: int = 0, templates: Iterable[str] = TEMPLATES,
-                 formats: Iterable[str] = ("txt",), fault_share: float = DEFAULT_FAULT_SHARE) -> dict[str, Any]:
+def write_corpus(
+    folder: Path | str,
+    n: int,
+    seed: int = 0,
+    templates: Iterable[str] = TEMPLATES,
+    formats: Iterable[str] = ("txt",),
+    fault_share: float = DEFAULT_FAULT_SHARE,
+) -> dict[str, Any]:
     """Write ``n`` reports under ``folder`` (``<year>/r<i>.txt``) and ``oracle.json`` beside them.
 
     Returns counts: files, bytes, cells, faulty reports, planted and incidental failures, and the
@@ -891,8 +1053,11 @@ def write_corpus(folder: Path | str, n: int, seed: int = 0, templates: Iterable[
     out when discovering the reports (a pipeline run over the folder rejects it as not_a_report).
     """
     templates = tuple(templates)
-    counts = write_reports(folder, generate(n, seed, templates, formats, fault_share),
-                           {"seed": seed, "n": n, "templates": list(templates), "fault_share": fault_share})
+    counts = write_reports(
+        folder,
+        generate(n, seed, templates, formats, fault_share),
+        {"seed": seed, "n": n, "templates": list(templates), "fault_share": fault_share},
+    )
     return counts
 
 
@@ -919,8 +1084,13 @@ def write_reports(folder: Path | str, reports: Iterable[SynthReport], about: dic
         sha = hashlib.sha256(rep.data).hexdigest()
         meta = rep.expected_meta
         files[rep.name] = {
-            "report_id": sha[:16], "sha256": sha, "encoding": rep.encoding, **meta, "fault": rep.fault,
-            "planted": sorted(map(list, rep.planted)), "incidental": sorted(map(list, rep.incidental)),
+            "report_id": sha[:16],
+            "sha256": sha,
+            "encoding": rep.encoding,
+            **meta,
+            "fault": rep.fault,
+            "planted": sorted(map(list, rep.planted)),
+            "incidental": sorted(map(list, rep.incidental)),
             "cells": [[c["value"], c["unit"], c["cell_status"], c["raw_text"]] for c in rep.expected_cells],
         }
         counts[f"template:{meta['template_version']}"] += 1
@@ -933,25 +1103,33 @@ def write_reports(folder: Path | str, reports: Iterable[SynthReport], about: dic
         counts["incidental_failures"] += len(rep.incidental)
         counts["cells"] += len(rep.expected_cells)
     oracle = {
-        "generator": __name__, "version": ORACLE_VERSION, **(about or {}),
+        "generator": __name__,
+        "version": ORACLE_VERSION,
+        **(about or {}),
         "cell_codes": {t: [list(c) for c in cell_codes(t)] for t in TEMPLATES},
         "files": files,
     }
     with open(folder / ORACLE_NAME, "w", encoding="utf-8") as fh:
         json.dump(oracle, fh, ensure_ascii=False, separators=(",", ":"))
     return {
-        "files": len(files), "bytes": total_bytes, "distinct_report_ids": len({f["report_id"] for f in files.values()}),
-        "cells": counts["cells"], "faulty_reports": sum(v for k, v in counts.items() if k.startswith("fault:")),
-        "planted_failures": counts["planted_failures"], "incidental_failures": counts["incidental_failures"],
-        "by_template": _group(counts, "template:"), "by_year": _group(counts, "year:"),
-        "by_encoding": _group(counts, "encoding:"), "by_format": _group(counts, "format:"),
+        "files": len(files),
+        "bytes": total_bytes,
+        "distinct_report_ids": len({f["report_id"] for f in files.values()}),
+        "cells": counts["cells"],
+        "faulty_reports": sum(v for k, v in counts.items() if k.startswith("fault:")),
+        "planted_failures": counts["planted_failures"],
+        "incidental_failures": counts["incidental_failures"],
+        "by_template": _group(counts, "template:"),
+        "by_year": _group(counts, "year:"),
+        "by_encoding": _group(counts, "encoding:"),
+        "by_format": _group(counts, "format:"),
         "by_fault": _group(counts, "fault:"),
         "oracle": str(folder / ORACLE_NAME),
     }
 
 
 def _group(counts: Counter[str], prefix: str) -> dict[str, int]:
-    return {k[len(prefix):]: v for k, v in sorted(counts.items()) if k.startswith(prefix)}
+    return {k[len(prefix) :]: v for k, v in sorted(counts.items()) if k.startswith(prefix)}
 
 
 def load_oracle(oracle: dict | Path | str) -> dict:
@@ -995,13 +1173,23 @@ def compare(oracle: dict | Path | str, warehouse_cells_df, rule_results_df, max_
             i = got.get(code)
             if i is not None:
                 v = values[i]
-                if statuses[i] == status and (no_unit(units[i]) if unit is None else units[i] == unit) and (
-                        v != v if value is None else abs(v - value) <= 1e-9):
+                if (
+                    statuses[i] == status
+                    and (no_unit(units[i]) if unit is None else units[i] == unit)
+                    and (v != v if value is None else abs(v - value) <= 1e-9)
+                ):
                     correct += 1
                     continue
             if len(wrong) < max_examples:
-                wrong.append({"file": name, "cell": ".".join(code), "raw_text": raw, "expected": [value, unit, status],
-                              "got": None if i is None else [values[i], units[i], statuses[i]]})
+                wrong.append(
+                    {
+                        "file": name,
+                        "cell": ".".join(code),
+                        "raw_text": raw,
+                        "expected": [value, unit, status],
+                        "got": None if i is None else [values[i], units[i], statuses[i]],
+                    }
+                )
 
     res = rule_results_df
     failed = res[res["passed"].eq(False).fillna(False)]
@@ -1020,8 +1208,10 @@ def compare(oracle: dict | Path | str, warehouse_cells_df, rule_results_df, max_
     unexpected = sorted(k for k in found - allowed if k[0] in ids and k[1] not in CROSS_REPORT_RULES)
     missed = sorted(planted - found)
     return {
-        "cells_expected": expected_n, "cells_correct": correct,
-        "rule_failures_expected": len(planted), "rule_failures_found": len(planted & found),
+        "cells_expected": expected_n,
+        "cells_correct": correct,
+        "rule_failures_expected": len(planted),
+        "rule_failures_found": len(planted & found),
         "unexpected_failures": len(unexpected),
         "unexpected_error_failures": sum(1 for k in unexpected if levels.get(k) == "error"),
         "cross_report_warnings": len(cross),

@@ -20,9 +20,12 @@ OUTS = {
 
 
 @dg.multi_asset(
-    group_name="normalized", partitions_def=year_partitions, backfill_policy=batch_policy,
-    outs={name: dg.AssetOut(key_prefix="normalized", description=desc, kinds={"pandas"})
-          for name, desc in OUTS.items()},
+    group_name="normalized",
+    partitions_def=year_partitions,
+    backfill_policy=batch_policy,
+    outs={
+        name: dg.AssetOut(key_prefix="normalized", description=desc, kinds={"pandas"}) for name, desc in OUTS.items()
+    },
     ins={"raw_files": dg.AssetIn()},
     check_specs=[
         suite_spec("normalized_reports", ["normalized", "reports"]),
@@ -50,7 +53,13 @@ def normalized(context: dg.AssetExecutionContext, raw_files: pd.DataFrame, wareh
     reports, cells = tables["reports"], tables["cells"]
     yield run_suite(context, cf.reports_view(reports), "normalized_reports", ["normalized", "reports"], warehouse)
     yield run_suite(context, cf.cells_view(cells, reports), "normalized_cells", ["normalized", "cells"], warehouse)
-    yield run_suite(context, cf.cell_counts(cells, reports), "normalized_cell_counts", ["normalized", "cells"],
-                    warehouse)
-    yield run_suite(context, cf.duplicate_accounting(raw_files, reports, tables["rejections"]), "raw_duplicates",
-                    ["normalized", "rejections"], warehouse)
+    yield run_suite(
+        context, cf.cell_counts(cells, reports), "normalized_cell_counts", ["normalized", "cells"], warehouse
+    )
+    yield run_suite(
+        context,
+        cf.duplicate_accounting(raw_files, reports, tables["rejections"]),
+        "raw_duplicates",
+        ["normalized", "rejections"],
+        warehouse,
+    )

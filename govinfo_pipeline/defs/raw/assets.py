@@ -1,6 +1,5 @@
 """Stage 1, raw: find the input files, hash and decode them."""
 
-
 from pathlib import Path
 
 import dagster as dg
@@ -24,7 +23,10 @@ class RawConfig(dg.Config):
 
 
 @dg.asset(
-    group_name="raw", partitions_def=year_partitions, backfill_policy=batch_policy, kinds={"python", "pandas"},
+    group_name="raw",
+    partitions_def=year_partitions,
+    backfill_policy=batch_policy,
+    kinds={"python", "pandas"},
     description="Every input file of the selected years: path, sha256, size, decoded text and encoding, "
     "or the reason it could not be read. Files whose year cannot be told are read in every run.",
     check_specs=[suite_spec("raw_files", "raw_files")],
@@ -50,14 +52,18 @@ def raw_files(context: dg.AssetExecutionContext, config: RawConfig, source: Sour
         keep[:] = True
     raw = raw[keep.astype(bool)].reset_index(drop=True)
     raw = mark_unchanged(raw, held)
-    yield dg.Output(raw, metadata={
-        "files": len(raw),
-        "decoded": int(raw["text"].notna().sum()),
-        "unreadable": int(raw["reason"].notna().sum()),
-        "unchanged": int(raw["unchanged"].sum()),
-        "read": int(raw["read"].sum()),
-        "input_folder": str(root),
-        "dagster/row_count": len(raw),
-    })
-    yield run_suite(context, raw_view(raw), "raw_files", "raw_files", warehouse,
-                    params={"max_file_bytes": source.max_file_bytes})
+    yield dg.Output(
+        raw,
+        metadata={
+            "files": len(raw),
+            "decoded": int(raw["text"].notna().sum()),
+            "unreadable": int(raw["reason"].notna().sum()),
+            "unchanged": int(raw["unchanged"].sum()),
+            "read": int(raw["read"].sum()),
+            "input_folder": str(root),
+            "dagster/row_count": len(raw),
+        },
+    )
+    yield run_suite(
+        context, raw_view(raw), "raw_files", "raw_files", warehouse, params={"max_file_bytes": source.max_file_bytes}
+    )

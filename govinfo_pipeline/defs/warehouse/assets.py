@@ -32,19 +32,35 @@ TABLES = {
 
 
 @dg.multi_asset(
-    specs=[dg.AssetSpec(["warehouse", t], group_name="warehouse", kinds={"sql"},
-                        description=f"Warehouse table {t}.", deps=list(INS.values())) for t in TABLES],
+    specs=[
+        dg.AssetSpec(
+            ["warehouse", t],
+            group_name="warehouse",
+            kinds={"sql"},
+            description=f"Warehouse table {t}.",
+            deps=list(INS.values()),
+        )
+        for t in TABLES
+    ],
     ins={name: dg.AssetIn(key) for name, key in INS.items()},
-    partitions_def=year_partitions, backfill_policy=batch_policy, pool="warehouse_writer",
+    partitions_def=year_partitions,
+    backfill_policy=batch_policy,
+    pool="warehouse_writer",
     check_specs=[suite_spec("warehouse_audit", ["warehouse", "reports"], blocking=False)],
 )
 def warehouse_tables(
-    context: dg.AssetExecutionContext, warehouse: Warehouse, reports: pd.DataFrame, cells: pd.DataFrame,
-    sections: pd.DataFrame, claims: pd.DataFrame, rejections: pd.DataFrame, files: pd.DataFrame,
-    rule_results: pd.DataFrame, report_quality: pd.DataFrame,
+    context: dg.AssetExecutionContext,
+    warehouse: Warehouse,
+    reports: pd.DataFrame,
+    cells: pd.DataFrame,
+    sections: pd.DataFrame,
+    claims: pd.DataFrame,
+    rejections: pd.DataFrame,
+    files: pd.DataFrame,
+    rule_results: pd.DataFrame,
+    report_quality: pd.DataFrame,
 ):
-    normalized = {"reports": reports, "cells": cells, "sections": sections, "claims": claims,
-                  "rejections": rejections}
+    normalized = {"reports": reports, "cells": cells, "sections": sections, "claims": claims, "rejections": rejections}
     batch = assemble(normalized, {"results": rule_results, "status": report_quality})
     # One writer at a time per warehouse (DuckDB file lock, PostgreSQL advisory lock), also when runs share
     # no Dagster instance; within an instance the warehouse_writer pool already queues this step.
@@ -64,16 +80,31 @@ def warehouse_tables(
     for table, name in TABLES.items():
         meta: dict = {"dagster/row_count": len(batch[name])}
         if table == "reports":
-            meta.update(written=stats["reports_written"], unchanged=stats["reports_unchanged"],
-                        files_seen=ledger["files_seen"], reports_loaded=ledger["reports_loaded"],
-                        rejections=ledger["rejections"], accounting_balanced=ledger["balanced"])
+            meta.update(
+                written=stats["reports_written"],
+                unchanged=stats["reports_unchanged"],
+                files_seen=ledger["files_seen"],
+                reports_loaded=ledger["reports_loaded"],
+                rejections=ledger["rejections"],
+                accounting_balanced=ledger["balanced"],
+            )
         if table == "rejections":
             meta.update(written=stats["rejections_written"])
         yield dg.MaterializeResult(asset_key=["warehouse", table], metadata=meta)
     if batch["reports"].empty and batch["rejections"].empty:  # a re-run with nothing new: nothing was written
-        yield dg.AssetCheckResult(check_name="warehouse_audit_suite", asset_key=["warehouse", "reports"],
-                                  passed=True, description="nothing new was written in this run: no audit needed",
-                                  metadata={"audit": dg.MetadataValue.json(audit.to_dict("records"))})
+        yield dg.AssetCheckResult(
+            check_name="warehouse_audit_suite",
+            asset_key=["warehouse", "reports"],
+            passed=True,
+            description="nothing new was written in this run: no audit needed",
+            metadata={"audit": dg.MetadataValue.json(audit.to_dict("records"))},
+        )
         return
-    yield run_suite(context, audit, "warehouse_audit", ["warehouse", "reports"], warehouse,
-                    extra={"audit": dg.MetadataValue.json(audit.to_dict("records"))})
+    yield run_suite(
+        context,
+        audit,
+        "warehouse_audit",
+        ["warehouse", "reports"],
+        warehouse,
+        extra={"audit": dg.MetadataValue.json(audit.to_dict("records"))},
+    )
