@@ -5,7 +5,7 @@ PYTHON ?= python3
 UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 
-.PHONY: setup browser run test lint ui fuzz accuracy bench profile clean
+.PHONY: setup browser run test test-fast lint ui fuzz accuracy bench profile clean
 FUZZ_SECONDS ?= 120
 
 .tools/bin/uv:
@@ -30,13 +30,17 @@ browser:
 		(apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) || \
 		echo "chromium not installed: the browser test of the HTML report will be skipped"; }
 
-test: setup browser
-	.venv/bin/ruff check .
+test: lint browser
 	.venv/bin/pytest -ra
+
+# The unit tests only (no end-to-end run through Dagster): about two minutes.
+test-fast: lint
+	.venv/bin/pytest -ra -m "not slow"
 
 lint: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/mypy
 
 ui: setup
 	.venv/bin/govinfo ui

@@ -25,8 +25,6 @@ from govinfo_pipeline.parse.decode import decode
 from govinfo_pipeline.parse.sources import BINARY_MAGIC, discover
 from govinfo_pipeline.synth import generator as synth
 
-STEPS = {"raw_files": "raw", "normalized": "normalized", "facts": "facts", "warehouse_tables": "warehouse"}
-
 
 def _tree(pid: int) -> list[int]:
     """``pid`` and its living descendants (from /proc)."""
@@ -101,7 +99,7 @@ def _run_cli(
     """Run ``govinfo`` in a child process (profiled with pyinstrument into ``profile``, if given); return it, its
     wall seconds and its memory peaks in MB: of its whole process tree (sampled), and of its largest process."""
     started = time.perf_counter()
-    if profile:  # the command profiles itself, and each batch process itself (see cli.profiled); the steps
+    if profile:  # the command profiles itself, and each batch process itself (see launch.profiled); the steps
         # run in those processes (not in step processes of their own), so that the profiles show them
         env = {**env, "GOVINFO_PROFILE": str(profile), "GOVINFO_STEP_PROCESSES_FROM": str(10**9)}
     proc = subprocess.Popen(
@@ -123,26 +121,6 @@ def _run_cli(
             tree_rss_mb=round(sampler.peak_rss_kb / 1024, 1), tree_pss_mb=round(sampler.peak_pss_kb / 1024, 1)
         )
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), seconds, memory
-
-
-def _stage_windows(home: Path, run_ids: list[str]) -> list[tuple[str, float, float]]:
-    """(stage, start, end) of every step of the runs (a large input runs as several batches), epoch seconds."""
-    import dagster as dg
-
-    os.environ["DAGSTER_HOME"] = str(home)
-    out = []
-    with dg.DagsterInstance.get() as instance:
-        for run_id in run_ids:
-            starts: dict[str, float] = {}
-            for record in instance.all_logs(run_id):
-                event = record.dagster_event
-                if event is None or record.step_key not in STEPS:
-                    continue
-                if event.event_type_value == "STEP_START":
-                    starts[record.step_key] = record.timestamp
-                elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and record.step_key in starts:
-                    out.append((STEPS[record.step_key], starts[record.step_key], record.timestamp))
-    return out
 
 
 def stage_figures(windows: list[tuple[str, float, float]], samples: list[tuple[float, int]]) -> tuple[dict, dict]:
@@ -191,11 +169,13 @@ def run(
     generate_seconds = time.perf_counter() - started
     floor = read_floor(corpus)
     env = {**os.environ, "DAGSTER_HOME": str(home)}
-    proc, pipeline_seconds, memory = _run_cli(["run", "--input", str(corpus), "--warehouse", url], env, profile)
+    steps = work / "steps.json"  # the steps' stage, start and end, as the Dagster instance recorded them
+    run = ["run", "--input", str(corpus), "--warehouse", url]
+    proc, pipeline_seconds, memory = _run_cli([*run, "--step-times", str(steps)], env, profile)
     if proc.returncode != 0:
         raise RuntimeError(f"the pipeline failed: {proc.stderr[-2000:]}")
     run_ids = [line.split()[2] for line in proc.stdout.splitlines() if line.startswith("dagster run ")]
-    rerun, rerun_seconds, _ = _run_cli(["run", "--input", str(corpus), "--warehouse", url], env)
+    rerun, rerun_seconds, _ = _run_cli(run, env)
     engine = sa.create_engine(url)
     with engine.connect() as conn:
         cells = pd.read_sql(
@@ -215,7 +195,9 @@ def run(
         ["run", "--input", str(corpus), "--warehouse", url, "--file", one.relative_to(corpus).as_posix()], env
     )
     oracle = synth.compare(oracle_path, cells, results)
-    stages, stage_peaks = stage_figures(_stage_windows(home, run_ids), memory["samples"])
+    stages, stage_peaks = stage_figures(
+        [tuple(w) for w in json.loads(steps.read_text(encoding="utf-8"))], memory["samples"]
+    )
     figures = {
         "reports": reports,
         "formats": list(formats),

@@ -1,13 +1,29 @@
-"""Where things live: input folder, warehouse URL, Dagster home. Flags and env vars override."""
+"""Configuration: every ``GOVINFO_*`` variable, read here and nowhere else, into one ``Settings``.
+
+``current()`` reads the environment once and keeps the result until a ``GOVINFO_*`` variable changes (tests and
+the benchmark change them between runs). Command-line flags override what is read here. The README lists every
+variable.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
+from collections.abc import Mapping
 from pathlib import Path
 
 ENV_INPUT = "GOVINFO_INPUT_DIR"
 ENV_WAREHOUSE = "GOVINFO_WAREHOUSE_URL"
-ENV_MAX_BYTES = "GOVINFO_MAX_FILE_BYTES"
+ENV_PROFILE = "GOVINFO_PROFILE"
+ENV_STEP_PROCESSES_FROM = "GOVINFO_STEP_PROCESSES_FROM"
+
+MB = 1024 * 1024
+_SIZE = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+
+
+class SettingsError(ValueError):
+    """A ``GOVINFO_*`` variable holds a value that cannot be used."""
 
 
 def project_root() -> Path:
@@ -16,31 +32,83 @@ def project_root() -> Path:
     return here if (here / "pyproject.toml").exists() else Path.cwd()
 
 
-def input_dir() -> str:
-    return os.environ.get(ENV_INPUT) or str(project_root() / "data" / "raw")
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """What ``govinfo`` and the Dagster definitions are configured with (defaults in brackets in the README)."""
+
+    input_dir: str
+    warehouse_url: str
+    dagster_home: Path
+    batch_dir: str
+    max_file_bytes: int = 200 * MB
+    max_unzipped_bytes: int = 100 * MB
+    batch_files: int = 10_000
+    step_processes_from: int = 2_000
+    workers: int = 1
+    write_chunk: int = 2_000
+    duckdb_checkpoint: str = "1GB"
+    executor: str = "multiprocess"
+    celery_broker: str = "pyamqp://guest@localhost:5672//"
+    celery_backend: str = "rpc://"
+    celery_queue: str | None = None
+    profile: str | None = None
+    failpoint: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Settings from ``env``; a malformed value is a ``SettingsError`` naming the variable."""
+        root = project_root()
+        home = Path(env.get("DAGSTER_HOME") or root / ".dagster_home")
+
+        def text(name: str, default: str | None = None) -> str | None:
+            return env.get(f"GOVINFO_{name}") or default
+
+        def number(name: str, default: int) -> int:
+            raw = text(name)
+            if raw is None:
+                return default
+            try:
+                value = int(raw)
+            except ValueError:
+                raise SettingsError(f"GOVINFO_{name} must be a whole number, not {raw!r}") from None
+            if value < 1:
+                raise SettingsError(f"GOVINFO_{name} must be 1 or more, not {value}")
+            return value
+
+        checkpoint = text("DUCKDB_CHECKPOINT", "1GB") or "1GB"
+        if not _SIZE.match(checkpoint):  # it becomes part of a DuckDB SET statement: only a size is accepted
+            raise SettingsError(f"GOVINFO_DUCKDB_CHECKPOINT must be a size such as 1GB or 512MB, not {checkpoint!r}")
+        return cls(
+            input_dir=text("INPUT_DIR") or str(root / "data" / "raw"),
+            warehouse_url=text("WAREHOUSE_URL") or f"duckdb:///{root / 'data' / 'warehouse.duckdb'}",
+            dagster_home=home,
+            batch_dir=text("BATCH_DIR") or str(home / "storage" / "batches"),
+            max_file_bytes=number("MAX_FILE_BYTES", 200 * MB),
+            max_unzipped_bytes=number("MAX_UNZIPPED_BYTES", 100 * MB),
+            batch_files=number("BATCH_FILES", 10_000),
+            step_processes_from=number("STEP_PROCESSES_FROM", 2_000),
+            workers=number("WORKERS", os.cpu_count() or 1),
+            write_chunk=number("WRITE_CHUNK", 2_000),
+            duckdb_checkpoint=checkpoint,
+            executor=text("EXECUTOR", "multiprocess") or "multiprocess",
+            celery_broker=text("CELERY_BROKER", cls.celery_broker) or cls.celery_broker,
+            celery_backend=text("CELERY_BACKEND", cls.celery_backend) or cls.celery_backend,
+            celery_queue=text("CELERY_QUEUE"),
+            profile=text("PROFILE"),
+            failpoint=text("FAILPOINT"),
+        )
 
 
-def warehouse_url() -> str:
-    return os.environ.get(ENV_WAREHOUSE) or f"duckdb:///{project_root() / 'data' / 'warehouse.duckdb'}"
+_cache: tuple[tuple[tuple[str, str], ...], Settings] | None = None
 
 
-def max_file_bytes() -> int:
-    return int(os.environ.get(ENV_MAX_BYTES) or 200 * 1024 * 1024)
-
-
-def batch_files() -> int:
-    """Files to read per run when `govinfo run` has more (GOVINFO_BATCH_FILES, default 10,000)."""
-    return int(os.environ.get("GOVINFO_BATCH_FILES") or 10_000)
-
-
-def step_processes_from() -> int:
-    """From how many files to read `govinfo run --executor auto` runs each step in a process of its own
-    (GOVINFO_STEP_PROCESSES_FROM, default 2,000)."""
-    return int(os.environ.get("GOVINFO_STEP_PROCESSES_FROM") or 2_000)
-
-
-def dagster_home() -> Path:
-    return Path(os.environ.get("DAGSTER_HOME") or project_root() / ".dagster_home")
+def current() -> Settings:
+    """The settings of this process, read from the environment (again only when a variable changed)."""
+    global _cache
+    key = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("GOVINFO_") or k == "DAGSTER_HOME"))
+    if _cache is None or _cache[0] != key:
+        _cache = (key, Settings.from_env(os.environ))
+    return _cache[1]
 
 
 DAGSTER_YAML = """\
@@ -66,7 +134,7 @@ concurrency:
 
 def ensure_dagster_home() -> Path:
     """Create DAGSTER_HOME with a dagster.yaml that turns telemetry off, and export it."""
-    home = dagster_home()
+    home = current().dagster_home
     home.mkdir(parents=True, exist_ok=True)
     cfg = home / "dagster.yaml"
     # Written anew when missing, or when an earlier govinfo wrote it without the pool settings.

@@ -20,7 +20,7 @@ from govinfo_pipeline.outputs import export
 from govinfo_pipeline.parse import batch as parse_batch
 from govinfo_pipeline.parse import codebook, sources
 from govinfo_pipeline.quality import rules
-from govinfo_pipeline.store import writes
+from govinfo_pipeline.store import sessions, writes
 from govinfo_pipeline_tests.conftest import SAMPLES
 
 YANG = "003_cc3b440ac1b55c30.txt"  # 杨舍镇
@@ -332,7 +332,7 @@ def test_export_parquet_matches_the_warehouse_with_its_types(duck_url, tmp_path)
 
 
 def test_export_in_small_chunks_gives_the_same_files(duck_url, tmp_path):
-    engine = cli._engine(duck_url, read_only=True)
+    engine = sessions.read_only_engine(duck_url)
     try:
         for fmt in export.FORMATS:
             whole = export.export(engine, tmp_path / f"whole_{fmt}", fmt)

@@ -85,7 +85,7 @@ def test_manifest_fills_what_the_page_does_not_say(parsed):
 def test_one_run_over_a_folder_of_every_format_and_both_templates(tmp_path, dagster_home):
     """`govinfo run` on the corpus and the samples together: every fixture loads with its template, status,
     metadata and every hand-read cell, and the ledger balances."""
-    from govinfo_pipeline.cli import run_pipeline
+    from govinfo_pipeline.launch import run_pipeline
 
     root = tmp_path / "raw"
     manifest = ["path,agency,region,year,source_url"]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from govinfo_pipeline.cli import run_pipeline
+from govinfo_pipeline.launch import run_pipeline
 from govinfo_pipeline_tests.conftest import SAMPLES
 from govinfo_pipeline_tests.test_pipeline import read
 

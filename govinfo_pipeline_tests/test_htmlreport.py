@@ -21,6 +21,7 @@ import pytest
 
 from govinfo_pipeline import cli
 from govinfo_pipeline.outputs import htmlreport
+from govinfo_pipeline.store import sessions
 from govinfo_pipeline_tests.conftest import SAMPLES
 from govinfo_pipeline_tests.test_export import load_samples
 
@@ -164,7 +165,7 @@ def test_the_same_page_from_postgresql(site, pg_url, tmp_path):
     when = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     pages = []
     for url in (site["url"], pg_url):
-        engine = cli._engine(url, read_only=True)
+        engine = sessions.read_only_engine(url)
         data = htmlreport.gather(engine, 2020)
         engine.dispose()
         pages.append(htmlreport.render(data, site["raw"], site["page"].parent, "warehouse", when))
@@ -172,7 +173,7 @@ def test_the_same_page_from_postgresql(site, pg_url, tmp_path):
 
 
 def test_charts_are_capped_but_the_scorecard_lists_every_report(site):
-    engine = cli._engine(site["url"], read_only=True)
+    engine = sessions.read_only_engine(site["url"])
     data = htmlreport.gather(engine, 2020)
     engine.dispose()
     html = htmlreport.render(data, site["raw"], site["page"].parent, max_bars=2)

@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from govinfo_pipeline import store as wh
-from govinfo_pipeline.store import migrate
+from govinfo_pipeline.store import migrate, views
 from govinfo_pipeline_tests.test_cli import govinfo
 from govinfo_pipeline_tests.test_pipeline import read
 
@@ -123,7 +123,7 @@ def test_views_are_rewritten_only_when_they_differ_from_this_govinfos(backend, t
     with engine.connect() as conn:
         assert "raw_text" in conn.exec_driver_sql("SELECT * FROM v_cells").keys()
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM v_rule_failures").scalar() == 0
-        marks = wh._view_marks(conn, list(wh.view_sql(engine)))
+        marks = views.view_marks(conn, list(wh.view_sql(engine)))
     assert set(marks) == set(wh.view_sql(engine)) and all(m.startswith("govinfo:") for m in marks.values())
     # Views as defined are not dropped again: PostgreSQL would refuse to drop v_cells under an analyst's view.
     with engine.begin() as conn:

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from govinfo_pipeline import cli, settings
+from govinfo_pipeline import cli, launch, settings
 from govinfo_pipeline_tests.conftest import PG_ADMIN_URL, ROOT, SAMPLES, WAREHOUSE_TABLES
 from govinfo_pipeline_tests.test_pipeline import read
 
@@ -95,7 +95,7 @@ def reference(corpus, tmp_path_factory) -> dict[str, pd.DataFrame]:
     base = tmp_path_factory.mktemp("reference")
     url = f"duckdb:///{base / 'ref.duckdb'}"
     with home_at(base / "dagster_home"):
-        assert cli.run_pipeline(str(corpus), url, [2019, 2020]).success
+        assert launch.run_pipeline(str(corpus), url, [2019, 2020]).success
     ref = contents(url)
     expected_totals(ref)
     return ref
@@ -170,8 +170,8 @@ def test_executor_is_chosen_in_run_config():
 
     job = resolved_ingest_job()
     assert job.executor_def.name == "govinfo"
-    assert cli.executor_config("celery", queue="q")["celery"]["config_source"] == {"task_default_queue": "q"}
-    assert "forkserver" in cli.executor_config("multiprocess")["multiprocess"]["start_method"]
+    assert launch.executor_config("celery", queue="q")["celery"]["config_source"] == {"task_default_queue": "q"}
+    assert "forkserver" in launch.executor_config("multiprocess")["multiprocess"]["start_method"]
     for name in ("in_process", "multiprocess", "celery"):
         assert job.executor_def.config_schema.config_type.fields[name]  # one branch per executor
 
@@ -200,7 +200,7 @@ def test_a_killed_govinfo_run_gives_back_its_pool_slot(dagster_home):
         storage.initialize_concurrency_limit_to_default("warehouse_writer")
         assert storage.claim_concurrency_slot("warehouse_writer", run.run_id, "warehouse_tables").is_claimed
         assert storage.get_concurrency_info("warehouse_writer").active_slot_count == 1
-        assert cli.release_dead_runs(instance) == [run.run_id]
+        assert launch.release_dead_runs(instance) == [run.run_id]
         assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
         assert instance.get_run_by_id(alive.run_id).status == dg.DagsterRunStatus.STARTED  # its process lives
         assert storage.get_concurrency_info("warehouse_writer").active_slot_count == 0
@@ -414,14 +414,14 @@ def test_celery_workers_run_the_steps_into_postgresql(corpus, dagster_home, pg_u
     PostgreSQL warehouse they fill equals a single-process run of the same input into another database."""
     queue = f"govinfo-test-{uuid.uuid4().hex[:8]}"  # this test's own queue: other workers on the broker stay out
     names = [f"govinfo-w1-{queue[-8:]}", f"govinfo-w2-{queue[-8:]}"]
-    cli.prepare_instance()  # the workers open the instance as they start
+    launch.prepare_instance()  # the workers open the instance as they start
     workers = Workers(names, queue, dagster_home, tmp_path)
     try:
         workers.start()
         workers.wait_ready()
         assert workers.alive() == set(names)
-        executor = cli.executor_config("celery", broker=BROKER, backend="rpc://", queue=queue)
-        outcomes = cli.run_years(str(corpus), pg_url, [2019, 2020], parallel=2, executor=executor)
+        executor = launch.executor_config("celery", broker=BROKER, backend="rpc://", queue=queue)
+        outcomes = launch.run_years(str(corpus), pg_url, [2019, 2020], parallel=2, executor=executor)
         assert [o["success"] for o in outcomes] == [True, True], outcomes
         assert workers.alive() == set(names)  # both still up after the work
         with dg.DagsterInstance.get() as instance:
@@ -442,7 +442,7 @@ def test_celery_workers_run_the_steps_into_postgresql(corpus, dagster_home, pg_u
 
     with scratch_database() as single:
         with home_at(tmp_path / "home_single"):
-            assert cli.run_pipeline(str(corpus), single, [2019, 2020]).success
+            assert launch.run_pipeline(str(corpus), single, [2019, 2020]).success
         ref = contents(single)
         expected_totals(ref)
         assert_same_contents(pg_url, ref)

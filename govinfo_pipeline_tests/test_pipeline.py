@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from govinfo_pipeline.cli import run_pipeline
+from govinfo_pipeline.launch import run_pipeline
 from govinfo_pipeline_tests.conftest import WAREHOUSE_TABLES, expected_reports
 
 pytestmark = pytest.mark.slow

@@ -78,14 +78,16 @@ def test_unchanged_files_are_not_read_again(sample_dir):
     others = again.drop(index=[edited.name, touched.name])
     assert not others["read"].any() and others["unchanged"].all()
     assert others["text"].isna().all() and (others["year_hint"] == 2020).all()  # the year the warehouse holds
-    assert plan.to_read(sources.discover(folder), held) == 2
+    assert plan.make_plan(folder, held).to_read == 2
     # A parser upgrade makes every file new again.
-    assert plan.to_read(sources.discover(folder), held.assign(parser_version="0")) == 5
+    assert plan.make_plan(folder, held.assign(parser_version="0")).to_read == 5
 
 
 def test_years_are_scanned_from_file_heads(corpus):
     raw = sources.read_files(sources.discover(corpus))
-    assert plan.scan_years(sources.discover(corpus)) == set(raw["year_hint"].dropna().astype(int))
+    planned = plan.make_plan(corpus).years
+    hints = raw["year_hint"].astype(object).where(raw["year_hint"].notna(), None)
+    assert planned == dict(zip(raw["source_path"], hints, strict=True))  # the head tells what the whole file does
 
 
 def test_batches_never_separate_identical_files(tmp_path):
@@ -101,6 +103,10 @@ def test_batches_never_separate_identical_files(tmp_path):
             assert not a & b  # one size, one batch
     # sorted sizes 1 2 3 | 3 3 3 (full, but the next file has the same size: it stays) | 5 7 7 | 9
     assert [len(b) for b in cut] == [6, 3, 1]
+    # A plan over more files than a batch holds runs them batch by batch, each batch with the files' years.
+    planned = plan.make_plan(tmp_path, None, max_files=3)
+    assert [len(b.files) for b in planned.batches] == [6, 3, 1]
+    assert all(b.years == (plan.last_year(),) for b in planned.batches)  # no year in these files: the latest
 
 
 FRAMES = ("reports", "cells", "sections", "claims", "results")
@@ -251,7 +257,7 @@ def test_looking_up_given_files_finds_what_the_walk_finds(tmp_path):
 def test_fingerprints_of_given_files_are_those_rows_of_all_fingerprints(sample_dir, tmp_path, dagster_home):
     """Looking up the fingerprints of some files (and report ids) gives exactly their rows of the full read."""
     from govinfo_pipeline import store as wh
-    from govinfo_pipeline.cli import run_pipeline
+    from govinfo_pipeline.launch import run_pipeline
 
     url = f"duckdb:///{tmp_path / 'w.duckdb'}"
     assert run_pipeline(str(sample_dir), url).success

@@ -12,10 +12,10 @@ from running several years as separate runs at once; the executor decides where 
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 from dagster_celery import celery_executor
+
+from govinfo_pipeline import settings
 
 EXECUTORS: dict[str, dg.ExecutorDefinition] = {
     "in_process": dg.in_process_executor,
@@ -37,7 +37,7 @@ def _requirements(config: dict) -> list:
 
 # The executor of runs whose config names none (UI launches, schedule, sensor): $GOVINFO_EXECUTOR, read when the
 # code location loads (set it to k8s in the Kubernetes deployment); multiprocess otherwise.
-DEFAULT = os.environ.get("GOVINFO_EXECUTOR", "multiprocess")
+DEFAULT = settings.current().executor
 if DEFAULT not in EXECUTORS:
     DEFAULT = "multiprocess"
 

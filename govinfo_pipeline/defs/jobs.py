@@ -8,9 +8,10 @@ from pathlib import Path
 import dagster as dg
 
 from govinfo_pipeline.defs.executors import govinfo_executor
-from govinfo_pipeline.defs.partitions import valid_year, year_partitions
+from govinfo_pipeline.defs.partitions import year_partitions
 from govinfo_pipeline.defs.resources import SourceFolder
-from govinfo_pipeline.parse.sources import discover, read_files, read_manifest
+from govinfo_pipeline.parse.sources import discover
+from govinfo_pipeline.runner.plan import make_plan
 
 ingest_job = dg.define_asset_job(
     "ingest",
@@ -63,13 +64,11 @@ def new_files(context: dg.SensorEvaluationContext, source: SourceFolder):
             changed.append(f)
     if not changed:
         return dg.SensorResult(skip_reason="no new or changed files", cursor=json.dumps(current))
-    raw = read_files(changed, source.max_file_bytes, manifest=read_manifest(root))
-    by_year: dict[str, list[str]] = {}
-    for rel, year in zip(raw["source_path"], raw["year_hint"], strict=True):
-        key = str(int(year)) if valid_year(None if year is None or year != year else int(year)) else None
-        by_year.setdefault(key or year_partitions.get_last_partition_key(), []).append(rel)
+    # Planned as `govinfo run --file …` would: each changed file's year read from its head, nothing read whole.
+    by_year = make_plan(root, None, files=[f.rel for f in changed]).by_year()
     requests = []
-    for year, rels in sorted(by_year.items()):
+    for year_number, rels in sorted(by_year.items()):
+        year = str(year_number)
         files = sorted(rels) if len(rels) <= MAX_FILES_PER_RUN_REQUEST else []
         digest = hashlib.sha256(json.dumps([year, [current[r] for r in sorted(rels)], sorted(rels)]).encode())
         requests.append(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import pickle
 from pathlib import Path
 from typing import Any
@@ -77,18 +76,14 @@ class BatchIOManager(dg.ConfigurableIOManager):
             return pickle.load(fh)
 
 
-def batch_dir() -> str:
-    """Where the stage outputs are pickled: ``$GOVINFO_BATCH_DIR``, else under DAGSTER_HOME. Every process that
-    runs a step (child processes, Celery workers, Kubernetes pods) must see the same folder."""
-    return os.environ.get("GOVINFO_BATCH_DIR") or str(settings.dagster_home() / "storage" / "batches")
-
-
 @dg.definitions
 def resources() -> dg.Definitions:
+    conf = settings.current()
     return dg.Definitions(
         resources={
-            "source": SourceFolder(path=settings.input_dir(), max_file_bytes=settings.max_file_bytes()),
-            "warehouse": Warehouse(url=settings.warehouse_url()),
-            "io_manager": BatchIOManager(base_dir=batch_dir()),
+            "source": SourceFolder(path=conf.input_dir, max_file_bytes=conf.max_file_bytes),
+            "warehouse": Warehouse(url=conf.warehouse_url),
+            # Every process that runs a step (child processes, Celery workers, Kubernetes pods) must see it.
+            "io_manager": BatchIOManager(base_dir=conf.batch_dir),
         }
     )

@@ -6,13 +6,13 @@ One bad file never stops a batch: it becomes a rejection record with its reason.
 from __future__ import annotations
 
 import operator
-import os
 import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 import pandas as pd
 
+from govinfo_pipeline import settings
 from govinfo_pipeline.parse import agencies, frames, readers
 from govinfo_pipeline.parse.report import PARSER_VERSION, parse_layout
 
@@ -202,7 +202,7 @@ def _parse_slice(bounds: tuple[int, int]) -> dict[str, pd.DataFrame]:
 
 def parse_workers() -> int:
     """Processes that parse in parallel (GOVINFO_WORKERS; default: one per CPU)."""
-    return max(1, int(os.environ.get("GOVINFO_WORKERS") or os.cpu_count() or 1))
+    return settings.current().workers
 
 
 def _parse_all(rows: list, workers: int) -> dict[str, pd.DataFrame]:

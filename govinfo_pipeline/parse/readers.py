@@ -10,17 +10,17 @@ from __future__ import annotations
 import io
 import itertools
 import json
-import os
 import re
 import zipfile
 
+from govinfo_pipeline import settings
 from govinfo_pipeline.parse import flattext, layouttext
 from govinfo_pipeline.parse.layout import Cell, Layout, read_layout
 
 
 def max_unzipped_bytes() -> int:
     """A DOCX that inflates beyond this (GOVINFO_MAX_UNZIPPED_BYTES, default 100 MB) is a zip bomb."""
-    return int(os.environ.get("GOVINFO_MAX_UNZIPPED_BYTES") or 100 * 1024 * 1024)
+    return settings.current().max_unzipped_bytes
 
 
 _BLOCK_TAGS = {

@@ -124,6 +124,15 @@ def year_hint(text: str) -> int | None:
     return find_year(find_title(read_layout(head, max_prose=TITLE_LINES)), head)
 
 
+def file_year(
+    rel: str, text: str | None = None, manifest_year: int | None = None, held_year: int | None = None
+) -> int | None:
+    """The report year of a file: the one place that decides it. The manifest's year first, then the year of
+    the report the warehouse holds for the unchanged file, then the year in the title lines of its text, then
+    a year in its path (PDF and Word files, whose text is read later, have only that)."""
+    return manifest_year or held_year or (text and year_hint(text)) or year_hint_from_name(rel)
+
+
 HEAD_BYTES = 16 * 1024  # enough for the 4,000 characters year_hint reads, in any encoding
 
 
@@ -157,7 +166,7 @@ def read_manifest(input_dir: Path) -> dict[str, dict]:
     return out
 
 
-def _held_by_path(held: pd.DataFrame | None) -> dict[str, tuple]:
+def held_by_path(held: pd.DataFrame | None) -> dict[str, tuple]:
     """Reports the warehouse holds from this parser version: path -> (size, mtime_ns, sha256, year, format)."""
     if held is None or held.empty or "source_mtime_ns" not in held:
         return {}
@@ -189,7 +198,7 @@ def read_files(
     version) is not read again: it is marked ``unchanged`` with its stored hash and year, ``read`` False."""
     rows: list[dict] = []
     manifest = manifest or {}
-    known = _held_by_path(held)
+    known = held_by_path(held)
     for f in files:
         row = {c: None for c in RAW_COLUMNS} | {"source_path": f.rel, "read": False} | manifest.get(f.rel, {})
         rows.append(row)
@@ -204,7 +213,7 @@ def read_files(
             if same and same[:2] == (size, st.st_mtime_ns):
                 row.update(
                     source_sha256=same[2],
-                    year_hint=row["manifest_year"] or same[3],
+                    year_hint=file_year(f.rel, None, row["manifest_year"], same[3]),
                     source_format=same[4],
                     unchanged=True,
                 )
@@ -225,7 +234,7 @@ def read_files(
             continue
         if binary:
             row["source_format"], row["blob"] = binary, data
-            row["year_hint"] = row["manifest_year"] or year_hint_from_name(f.rel)
+            row["year_hint"] = file_year(f.rel, None, row["manifest_year"])
             continue
         decoded = decode(data)
         row["encoding"] = decoded.encoding
@@ -235,7 +244,7 @@ def read_files(
         row["text"] = decoded.text
         row["detail"] = decoded.detail  # a note on how the text was read, e.g. a truncated last character
         row["source_format"] = readers.sniff_text(decoded.text)
-        row["year_hint"] = row["manifest_year"] or year_hint(decoded.text) or year_hint_from_name(f.rel)
+        row["year_hint"] = file_year(f.rel, decoded.text, row["manifest_year"])
     df = pd.DataFrame(rows, columns=RAW_COLUMNS)
     df["year_hint"] = df["year_hint"].astype("Int64")
     df["source_size"] = df["source_size"].astype("Int64")

@@ -1,16 +1,18 @@
 """Fault injection for the crash tests: ``GOVINFO_FAILPOINT=name:n`` kills the process (SIGKILL) the
-n-th time the code passes the failpoint ``name``. Unset, a failpoint costs one dictionary lookup."""
+n-th time the code passes the failpoint ``name``. Unset, a failpoint costs a look at the settings."""
 
 from __future__ import annotations
 
 import os
 import signal
 
+from govinfo_pipeline import settings
+
 _hits: dict[str, int] = {}
 
 
 def hit(name: str) -> None:
-    spec = os.environ.get("GOVINFO_FAILPOINT")
+    spec = settings.current().failpoint
     if not spec:
         return
     target, _, count = spec.partition(":")

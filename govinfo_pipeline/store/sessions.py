@@ -6,14 +6,15 @@ import contextlib
 import fcntl
 import hashlib
 import logging
-import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
 
-from govinfo_pipeline.store.views import _view_marks, view_sql
+from govinfo_pipeline import settings
+from govinfo_pipeline.store.views import view_marks, view_sql
 
 
 def connect(url: str) -> sa.Engine:
@@ -31,7 +32,7 @@ def _fewer_checkpoints(dbapi_connection, _record) -> None:
     indexes out whole: with millions of cells, commits then grow slower batch after batch. The log is as
     durable as the file; checkpoints come every GOVINFO_DUCKDB_CHECKPOINT (default 1 GB) of log and when the last
     connection closes."""
-    threshold = os.environ.get("GOVINFO_DUCKDB_CHECKPOINT") or "1GB"
+    threshold = settings.current().duckdb_checkpoint  # a size, checked when read
     dbapi_connection.execute(f"SET checkpoint_threshold = '{threshold}'")
 
 
@@ -56,7 +57,7 @@ def ensure_schema(engine: sa.Engine) -> None:
     views = view_sql(engine)
     marks = {name: "govinfo:" + hashlib.sha256(sql.encode()).hexdigest()[:16] for name, sql in views.items()}
     with engine.begin() as conn:
-        if _view_marks(conn, list(views)) == marks:  # every view as this govinfo defines it: nothing to write
+        if view_marks(conn, list(views)) == marks:  # every view as this govinfo defines it: nothing to write
             return
         for name, sql in views.items():
             conn.exec_driver_sql(f"DROP VIEW IF EXISTS {name}")
@@ -129,13 +130,13 @@ def pg_lock(engine: sa.Engine, name: str, timeout: float = LOCK_TIMEOUT_SECONDS)
     key = _pg_key(name)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         for _ in _waiting(f"the warehouse lock {name}", timeout):
-            if conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({key})").scalar():
+            if conn.execute(sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar():
                 break
         try:
             yield
         finally:
             with contextlib.suppress(sa.exc.DBAPIError):  # a lost connection has released it already
-                conn.exec_driver_sql(f"SELECT pg_advisory_unlock({key})")
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
 
 
 @contextlib.contextmanager
@@ -156,3 +157,47 @@ def open_warehouse(url: str, write: bool = False, timeout: float = LOCK_TIMEOUT_
                 yield engine
         finally:
             engine.dispose()
+
+
+class WarehouseUnavailable(RuntimeError):
+    """The warehouse cannot be used now: locked by another process, unreachable, corrupt, or its schema behind."""
+
+
+def redact(url: str) -> str:
+    """The URL without its password, to show in messages."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<invalid URL>"
+
+
+_DUCKDB_LOCK = re.compile(r"Conflicting lock is held in (.+?) \(PID (\d+)\)")
+
+
+def unavailable(url: str, exc: BaseException) -> WarehouseUnavailable:
+    """A one-line account of why the warehouse at ``url`` cannot be used, and what to do about it."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    path = duckdb_path(url)
+    lock = _DUCKDB_LOCK.search(text)
+    if path is not None and (lock or "Could not set lock on file" in text):
+        holder = f"{lock.group(1)} (PID {lock.group(2)})" if lock else "another process"
+        return WarehouseUnavailable(
+            f"the DuckDB warehouse {path} is locked by {holder}: DuckDB lets one process write a file or several "
+            "read it; close that process's connection (an analyst's session, `govinfo query`, the UI) or wait for "
+            "it to finish, then run again"
+        )
+    if isinstance(exc, SchemaBehind | TimeoutError):
+        return WarehouseUnavailable(f"cannot use the warehouse at {redact(url)}: {first}")
+    if isinstance(exc, sa.exc.OperationalError) and path is None:
+        return WarehouseUnavailable(
+            f"cannot reach the warehouse at {redact(url)}: {first} (is the server running, and the database created?)"
+        )
+    return WarehouseUnavailable(f"cannot use the warehouse at {redact(url)}: {type(exc).__name__}: {first}")
+
+
+def read_only_engine(url: str) -> sa.Engine:
+    """An engine whose sessions cannot write: DuckDB opened read-only, PostgreSQL sessions read-only."""
+    if url.startswith("duckdb:"):
+        return sa.create_engine(url, connect_args={"read_only": True})
+    return sa.create_engine(url, execution_options={"postgresql_readonly": True})

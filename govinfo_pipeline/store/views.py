@@ -56,7 +56,7 @@ def view_sql(engine: sa.Engine) -> dict[str, str]:
     return {"v_cells": cells_view, "v_agency_year": agency_year, **analyst_view_sql(engine)}
 
 
-def _view_marks(conn: sa.Connection, names: list[str]) -> dict[str, str | None]:
+def view_marks(conn: sa.Connection, names: list[str]) -> dict[str, str | None]:
     """The mark (a hash of its SQL, kept as the view's comment) of each of these views that exists."""
     if conn.dialect.name == "duckdb":
         sql = "SELECT view_name, comment FROM duckdb_views() WHERE NOT internal AND schema_name = current_schema()"

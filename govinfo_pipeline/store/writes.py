@@ -6,13 +6,13 @@ Bulk inserts take each backend's fast path: DataFrame registration for DuckDB, C
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from govinfo_pipeline import settings
 from govinfo_pipeline.store import failpoints
 from govinfo_pipeline.store.schema import (
     REPORT_TABLES,
@@ -31,7 +31,6 @@ from govinfo_pipeline.store.schema import (
 )
 
 # Reports per transaction: each report is whole in one, and batches stay fast.
-CHUNK = int(os.environ.get("GOVINFO_WRITE_CHUNK") or 2000)
 
 
 def _bulk_insert(conn: sa.Connection, table: sa.Table, df: pd.DataFrame) -> None:
@@ -221,7 +220,7 @@ def write(engine: sa.Engine, batch: dict[str, pd.DataFrame], now: dt.datetime | 
         if name in batch and not batch[name].empty
     }
     held_ids = set(held["report_id"])
-    for ids in chunks(list(todo["report_id"]), CHUNK):
+    for ids in chunks(list(todo["report_id"]), settings.current().write_chunk):
         chunk = todo[todo["report_id"].isin(ids)]
         # Reports that an earlier version of the same file produced are replaced in the same transaction.
         replaced = held.loc[held["source_path"].isin(chunk["source_path"]), "report_id"].tolist()
@@ -252,7 +251,7 @@ def write(engine: sa.Engine, batch: dict[str, pd.DataFrame], now: dt.datetime | 
             & (merged["duplicate_of"].fillna("") == merged["duplicate_of_held"].fillna(""))
         )
         new_rej = rej[~rej["source_path"].isin(merged.loc[same, "source_path"])]
-        for paths in chunks(list(new_rej["source_path"]), CHUNK):
+        for paths in chunks(list(new_rej["source_path"]), settings.current().write_chunk):
             part = new_rej[new_rej["source_path"].isin(paths)]
             stale = held.loc[held["source_path"].isin(paths), "report_id"].tolist()
             with engine.begin() as conn:

@@ -3,15 +3,15 @@
 from pathlib import Path
 
 import dagster as dg
-import pandas as pd
 from pydantic import Field
 
 from govinfo_pipeline import store as wh
 from govinfo_pipeline.defs.gx_checks import run_suite, suite_spec
-from govinfo_pipeline.defs.partitions import batch_policy, partition_years, valid_year, year_partitions
+from govinfo_pipeline.defs.partitions import batch_policy, partition_years, year_partitions
 from govinfo_pipeline.defs.resources import SourceFolder, Warehouse
-from govinfo_pipeline.parse.sources import discover, mark_unchanged, read_files, read_manifest
+from govinfo_pipeline.parse.sources import mark_unchanged, read_files
 from govinfo_pipeline.quality.checkframes import raw_view
+from govinfo_pipeline.runner import plan as run_plan
 
 
 class RawConfig(dg.Config):
@@ -19,6 +19,11 @@ class RawConfig(dg.Config):
         default_factory=list,
         description="Only these files, as paths relative to the input folder (e.g. one report). "
         "Empty: every file of the selected years.",
+    )
+    plan: str | None = Field(
+        default=None,
+        description="The run plan made by `govinfo run` (a file under the batch folder). Without one, the asset "
+        "plans the run itself, as the CLI would.",
     )
 
 
@@ -35,23 +40,17 @@ def raw_files(context: dg.AssetExecutionContext, config: RawConfig, source: Sour
     root = Path(source.path)
     if not root.is_dir():
         raise dg.Failure(f"input folder {root} does not exist or is not a folder")
-    files = discover(root, only=config.files or None)
-    if config.files:
-        wanted = set(config.files)
-        missing = wanted - {f.rel for f in files}
-        if missing:
-            raise dg.Failure(f"not found in {root}: {', '.join(sorted(missing))}")
-    with warehouse.session() as engine:
-        # A run of given files (one report re-materialized) looks up only theirs.
-        held, _ = wh.existing_fingerprints(engine, paths=[f.rel for f in files] if config.files else None)
-    raw = read_files(files, source.max_file_bytes, manifest=read_manifest(root), held=held)
-    years = partition_years(context)
-    hint = raw["year_hint"]
-    keep = hint.isin(years) | ~hint.map(lambda y: valid_year(None if pd.isna(y) else int(y)))
-    if config.files:
-        keep[:] = True
-    raw = raw[keep.astype(bool)].reset_index(drop=True)
-    raw = mark_unchanged(raw, held)
+    if config.plan and Path(config.plan).exists():  # (a run re-executed from the UI plans again)
+        plan = run_plan.load(config.plan)
+    else:
+        with warehouse.session() as engine:  # a run of given files (one report) looks up only theirs
+            held, _ = wh.existing_fingerprints(engine, paths=config.files or None)
+        try:
+            plan = run_plan.make_plan(root, held, files=config.files or None)
+        except run_plan.PlanError as exc:
+            raise dg.Failure(str(exc)) from exc
+    files = plan.files_for(partition_years(context))
+    raw = mark_unchanged(read_files(files, source.max_file_bytes, manifest=plan.manifest, held=plan.held), plan.held)
     yield dg.Output(
         raw,
         metadata={
