@@ -9,10 +9,7 @@ built over a read-only connection.
 from __future__ import annotations
 
 import datetime as dt
-import html
-import math
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -21,12 +18,18 @@ import pandas as pd
 import sqlalchemy as sa
 
 from govinfo_pipeline import store as wh
+from govinfo_pipeline.outputs.charts import (
+    FONT_STACK,
+    esc,
+    grouped_bar_chart,
+    missing,
+    num,
+    pct,
+    rate_bar_chart,
+    stacked_share_chart,
+)
 from govinfo_pipeline.parse import codebook
 
-FONT_STACK = (
-    '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", '
-    '"WenQuanYi Micro Hei", "Noto Sans SC", "Noto Sans", "Helvetica Neue", Arial, sans-serif'
-)
 # Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
 OUTCOMES = (
     ("granted", "予以公开 granted", "#009E73"),
@@ -36,11 +39,23 @@ OUTCOMES = (
     ("not_processed", "不予处理 not processed", "#CC79A7"),
     ("other_handling", "其他处理 other handling", "#0072B2"),
 )
+
+
 SERIES = (("applications_received", "新收 received", "#0072B2"), ("processed", "办结 processed", "#E69F00"))
+
+
 LEVEL_COLOUR = {"error": "#C0392B", "warning": "#D68910"}
+
+
 STATUS_ORDER = {"errors": 0, "warnings": 1, "passed": 2}
+
+
 FILLED = ("number", "none", "text")  # a cell that says something (无 included); blank and absent do not
+
+
 MAX_BARS = 40  # agencies per chart; the scorecard lists them all
+
+
 EXTRA_RULE_TEXT = {
     "K1": "a table left entirely blank: incomplete, not zero",
     "K2": "cells missing from the report altogether",
@@ -58,9 +73,6 @@ class YearData:
     pooled: pd.Series | None  # v_outcome_rates_year for the year
     results: pd.DataFrame  # quality_results of the year's reports
     failures: pd.DataFrame  # v_rule_failures of the year's reports
-
-
-# ---- data -------------------------------------------------------------------------------------------------------
 
 
 def _read(conn: sa.Connection, sql: str) -> pd.DataFrame:
@@ -124,243 +136,6 @@ def _labels(reports: pd.DataFrame) -> pd.Series:
     return names.where(~dup, names + " · " + reports["source_path"].map(lambda p: Path(str(p)).name))
 
 
-def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
-
-
-def _num(value: object) -> str:
-    if _missing(value):
-        return "blank"
-    v = float(value)  # type: ignore[arg-type]
-    return f"{int(v):,}" if v.is_integer() else f"{v:,.2f}"
-
-
-def _pct(value: object, digits: int = 0) -> str:
-    return "—" if _missing(value) else f"{float(value) * 100:.{digits}f}%"  # type: ignore[arg-type]
-
-
-# ---- SVG ---------------------------------------------------------------------------------------------------------
-
-
-def _esc(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def _text_width(text: str, size: float) -> float:
-    """Rough rendered width: CJK and full-width characters take 1em, the rest about 0.6em."""
-    return sum(size if ord(ch) >= 0x2E80 else 0.6 * size for ch in text)
-
-
-def _fit(text: str, width: float, size: float) -> str:
-    if _text_width(text, size) <= width:
-        return text
-    while text and _text_width(text + "…", size) > width:
-        text = text[:-1]
-    return text + "…"
-
-
-def _ticks(vmax: float, n: int = 5) -> list[float]:
-    """Round tick values from 0 to at least vmax."""
-    if vmax <= 0:
-        return [0.0, 1.0]
-    raw = vmax / n
-    mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
-    return [i * step for i in range(int(math.ceil(vmax / step - 1e-9)) + 1)]
-
-
-def _legend(items: Sequence[tuple[str, str]], x: float, y: float, width: float, hatch: str | None = None) -> str:
-    out, cx, cy = [], x, y
-    for label, colour in items:
-        w = 18 + _text_width(label, 12) + 16
-        if cx + w > x + width and cx > x:
-            cx, cy = x, cy + 18
-        fill = f"url(#{hatch})" if colour == "hatch" and hatch else colour
-        out.append(
-            f'<rect x="{cx:.1f}" y="{cy - 10:.1f}" width="12" height="12" fill="{fill}" stroke="#888" '
-            f'stroke-width="0.5"/><text x="{cx + 16:.1f}" y="{cy:.1f}" class="legend">{_esc(label)}</text>'
-        )
-        cx += w
-    return "".join(out)
-
-
-def grouped_bar_chart(
-    title: str, categories: list[str], series: Sequence[tuple[str, str, list]], width: int = 960
-) -> str:
-    """Horizontal bars, one group per category and one bar per series; a blank value is written, not drawn."""
-    label_w = min(280.0, max([_text_width(c, 13) for c in categories] + [60]) + 16)
-    bar_h, gap = 14, 10
-    group_h = bar_h * len(series) + gap
-    top, bottom = 48, 34
-    height = top + group_h * len(categories) + bottom
-    plot_x, plot_w = label_w, width - label_w - 70
-    values = [float(v) for _, _, vs in series for v in vs if not _missing(v)]
-    ticks = _ticks(max(values, default=0.0))
-    xmax = ticks[-1] or 1.0
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img" aria-label="{_esc(title)}"><title>{_esc(title)}</title>',
-        _legend([(name, colour) for name, colour, _ in series], plot_x, 18, plot_w),
-    ]
-    y_axis = top + group_h * len(categories)
-    for t in ticks:
-        x = plot_x + t / xmax * plot_w
-        parts.append(
-            f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{y_axis}" class="grid"/>'
-            f'<text x="{x:.1f}" y="{y_axis + 16}" class="tick" text-anchor="middle">{_num(t)}</text>'
-        )
-    for i, cat in enumerate(categories):
-        y0 = top + i * group_h
-        parts.append(
-            f'<text x="{label_w - 8:.1f}" y="{y0 + group_h / 2:.1f}" class="cat" text-anchor="end" '
-            f'dominant-baseline="middle"><title>{_esc(cat)}</title>{_esc(_fit(cat, label_w - 12, 13))}'
-            "</text>"
-        )
-        for j, (name, colour, vals) in enumerate(series):
-            v = vals[i]
-            y = y0 + gap / 2 + j * bar_h
-            if _missing(v):
-                parts.append(
-                    f'<text x="{plot_x + 4:.1f}" y="{y + bar_h / 2:.1f}" class="blank" '
-                    f'dominant-baseline="middle">{_esc(name)}: blank — not reported</text>'
-                )
-                continue
-            w = float(v) / xmax * plot_w
-            parts.append(
-                f'<rect x="{plot_x:.1f}" y="{y + 1:.1f}" width="{max(w, 0.0):.1f}" height="{bar_h - 2}" '
-                f'fill="{colour}"><title>{_esc(cat)} — {_esc(name)}: {_num(v)}</title></rect>'
-                f'<text x="{plot_x + w + 4:.1f}" y="{y + bar_h / 2:.1f}" class="val" '
-                f'dominant-baseline="middle">{_num(v)}</text>'
-            )
-    parts.append(f'<line x1="{plot_x}" y1="{top - 6}" x2="{plot_x}" y2="{y_axis}" class="axis"/></svg>')
-    return "".join(parts)
-
-
-def stacked_share_chart(
-    title: str,
-    rows: list[tuple[str, dict | None, str | None]],
-    segments: Sequence[tuple[str, str, str]],
-    width: int = 960,
-) -> str:
-    """One 100% bar per row: each segment's share of processed. A row without shares shows its note instead.
-
-    Outcomes that do not add up to processed (rule B2) leave a hatched gap, or run past 100%: drawn as found.
-    """
-    label_w = min(280.0, max([_text_width(r[0], 13) for r in rows] + [60]) + 16)
-    bar_h, gap = 20, 10
-    top, bottom = 66, 34
-    height = top + (bar_h + gap) * len(rows) + bottom
-    plot_x = label_w
-    totals = [sum(float(v) for v in shares.values() if not _missing(v)) for _, shares, _ in rows if shares]
-    scale = max([1.0, *totals])
-    plot_w = (width - label_w - 90) / scale
-    hatch = "hatch-unaccounted"
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img" aria-label="{_esc(title)}"><title>{_esc(title)}</title>',
-        f'<defs><pattern id="{hatch}" width="6" height="6" patternUnits="userSpaceOnUse" '
-        'patternTransform="rotate(45)"><rect width="6" height="6" fill="#f2f2f2"/>'
-        '<line x1="0" y1="0" x2="0" y2="6" stroke="#999" stroke-width="2"/></pattern></defs>',
-        _legend(
-            [(label, colour) for _, label, colour in segments] + [("not accounted for (B2)", "hatch")],
-            plot_x,
-            18,
-            width - plot_x - 10,
-            hatch=hatch,
-        ),
-    ]
-    y_axis = top + (bar_h + gap) * len(rows)
-    for t in (0, 0.25, 0.5, 0.75, 1.0):
-        x = plot_x + t * plot_w
-        parts.append(
-            f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{y_axis}" class="grid"/>'
-            f'<text x="{x:.1f}" y="{y_axis + 16}" class="tick" text-anchor="middle">{t * 100:.0f}%</text>'
-        )
-    for i, (label, shares, note) in enumerate(rows):
-        y = top + i * (bar_h + gap) + gap / 2
-        parts.append(
-            f'<text x="{label_w - 8:.1f}" y="{y + bar_h / 2:.1f}" class="cat" text-anchor="end" '
-            f'dominant-baseline="middle"><title>{_esc(label)}</title>{_esc(_fit(label, label_w - 12, 13))}'
-            "</text>"
-        )
-        if not shares:
-            parts.append(
-                f'<text x="{plot_x + 4:.1f}" y="{y + bar_h / 2:.1f}" class="blank" '
-                f'dominant-baseline="middle">{_esc(note or "no figures")}</text>'
-            )
-            continue
-        x = plot_x
-        for key, seg_label, colour in segments:
-            v = shares.get(key)
-            if _missing(v) or float(v) <= 0:
-                continue
-            w = float(v) * plot_w
-            parts.append(
-                f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{bar_h}" fill="{colour}">'
-                f"<title>{_esc(label)} — {_esc(seg_label)}: {_pct(v, 1)}</title></rect>"
-            )
-            if w >= 34:
-                parts.append(
-                    f'<text x="{x + w / 2:.1f}" y="{y + bar_h / 2:.1f}" class="seg" text-anchor="middle" '
-                    f'dominant-baseline="middle">{_pct(v)}</text>'
-                )
-            x += w
-        total = sum(float(v) for v in shares.values() if not _missing(v))
-        if total < 0.995:
-            w = (1 - total) * plot_w
-            parts.append(
-                f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{bar_h}" fill="url(#{hatch})">'
-                f"<title>{_esc(label)} — not accounted for by the outcome rows: {_pct(1 - total, 1)}"
-                "</title></rect>"
-            )
-        elif total > 1.005:
-            parts.append(
-                f'<text x="{x + 4:.1f}" y="{y + bar_h / 2:.1f}" class="blank" dominant-baseline="middle">'
-                f"outcomes add to {_pct(total)} of processed</text>"
-            )
-        if note:
-            parts.append(
-                f'<text x="{max(x, plot_x + plot_w) + 4:.1f}" y="{y + bar_h / 2:.1f}" class="val" '
-                f'dominant-baseline="middle">{_esc(note)}</text>'
-            )
-    parts.append(f'<line x1="{plot_x}" y1="{top - 6}" x2="{plot_x}" y2="{y_axis}" class="axis"/></svg>')
-    return "".join(parts)
-
-
-def rate_bar_chart(title: str, rows: list[tuple[str, float, str, str]], width: int = 960) -> str:
-    """Horizontal bars of shares (0–100%): label, share, colour, annotation."""
-    label_w = min(200.0, max([_text_width(r[0], 13) for r in rows] + [40]) + 16)
-    bar_h, gap, top, bottom = 16, 8, 16, 34
-    height = top + (bar_h + gap) * len(rows) + bottom
-    plot_x, plot_w = label_w, width - label_w - 190
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img" aria-label="{_esc(title)}"><title>{_esc(title)}</title>'
-    ]
-    y_axis = top + (bar_h + gap) * len(rows)
-    for t in (0, 0.25, 0.5, 0.75, 1.0):
-        x = plot_x + t * plot_w
-        parts.append(
-            f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{y_axis}" class="grid"/>'
-            f'<text x="{x:.1f}" y="{y_axis + 16}" class="tick" text-anchor="middle">{t * 100:.0f}%</text>'
-        )
-    for i, (label, share, colour, note) in enumerate(rows):
-        y = top + i * (bar_h + gap) + gap / 2
-        w = max(0.0, min(1.0, share)) * plot_w
-        parts.append(
-            f'<text x="{label_w - 8:.1f}" y="{y + bar_h / 2:.1f}" class="cat" text-anchor="end" '
-            f'dominant-baseline="middle">{_esc(label)}</text>'
-            f'<rect x="{plot_x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{bar_h}" fill="{colour}">'
-            f"<title>{_esc(label)}: {_esc(note)}</title></rect>"
-            f'<text x="{plot_x + w + 4:.1f}" y="{y + bar_h / 2:.1f}" class="val" '
-            f'dominant-baseline="middle">{_esc(note)}</text>'
-        )
-    parts.append(f'<line x1="{plot_x}" y1="{top - 4}" x2="{plot_x}" y2="{y_axis}" class="axis"/></svg>')
-    return "".join(parts)
-
-
-# ---- page --------------------------------------------------------------------------------------------------------
-
 CSS = """
 :root { color-scheme: light; }
 * { box-sizing: border-box; }
@@ -400,9 +175,9 @@ ul.cells { margin: 2px 0 4px; padding-left: 18px; color: #3b4456; font-size: 12.
 
 
 def _status_badge(status: object) -> str:
-    s = "" if _missing(status) else str(status)
+    s = "" if missing(status) else str(status)
     cls = s if s in STATUS_ORDER else "other"
-    return f'<span class="badge {cls}">{_esc(s or "unknown")}</span>'
+    return f'<span class="badge {cls}">{esc(s or "unknown")}</span>'
 
 
 def _href(source_path: str, input_dir: Path, page_dir: Path) -> str:
@@ -437,7 +212,7 @@ def _consistency_cell(res: pd.DataFrame) -> str:
         f"{n.get('pass', 0)} pass · {n.get('assumed_zero', 0)} pass with blanks read as 0 · "
         f"{n.get('no_data', 0)} no data"
     )
-    return f"{head}{f' ({_esc(rules)})' if rules else ''}<br><span class='muted'>{detail}</span>"
+    return f"{head}{f' ({esc(rules)})' if rules else ''}<br><span class='muted'>{detail}</span>"
 
 
 def _prose_cell(res: pd.DataFrame) -> str:
@@ -452,7 +227,7 @@ def _prose_cell(res: pd.DataFrame) -> str:
 
 def _template_cell(res: pd.DataFrame, template: object) -> str:
     t1 = res[res["rule_id"] == "T1"]
-    label = _esc("unknown" if _missing(template) else template)
+    label = esc("unknown" if missing(template) else template)
     if t1.empty or t1["passed"].isna().all():
         return f'{label} <span class="muted">(not checked)</span>'
     if (t1["passed"] == False).any():  # noqa: E712
@@ -461,7 +236,7 @@ def _template_cell(res: pd.DataFrame, template: object) -> str:
 
 
 def _completeness_cell(r: pd.Series, res: pd.DataFrame) -> str:
-    if _missing(r.get("cells")) or not r["cells"]:
+    if missing(r.get("cells")) or not r["cells"]:
         return '<span class="muted">no cells</span>'
     share = float(r["filled"]) / float(r["cells"])
     parts = [f"{share * 100:.0f}% non-blank <span class='muted'>({int(r['filled'])}/{int(r['cells'])})</span>"]
@@ -469,7 +244,7 @@ def _completeness_cell(r: pd.Series, res: pd.DataFrame) -> str:
         k = res[res["rule_id"] == rule]
         failed = sorted(set(k.loc[k["passed"] == False, "subject"].dropna()))  # noqa: E712
         if failed:
-            parts.append(f'<span class="warn">✘ {rule}: {_esc(", ".join(failed))}</span>')
+            parts.append(f'<span class="warn">✘ {rule}: {esc(", ".join(failed))}</span>')
         elif not k.empty:
             parts.append(f'<span class="ok">✔ {rule}</span>')
     return "<br>".join(parts)
@@ -506,12 +281,12 @@ def render(
     )
     w(f"<h1>政府信息公开工作年度报告 · {y}</h1>\n")
     w(
-        f'<p class="meta">{n} reports of {y} in the warehouse {_esc(warehouse_label)} · generated '
+        f'<p class="meta">{n} reports of {y} in the warehouse {esc(warehouse_label)} · generated '
         f"{generated_at.isoformat()} by <code>govinfo report</code></p>\n"
     )
     w(
         f'<p class="meta">Source files are linked relative to this page, under the input folder '
-        f"<code>{_esc(input_abs)}</code> (<code>{_esc(folder_rel)}</code> from this page's folder). The links work "
+        f"<code>{esc(input_abs)}</code> (<code>{esc(folder_rel)}</code> from this page's folder). The links work "
         "while the page and that folder keep their places.</p>\n"
     )
 
@@ -521,23 +296,23 @@ def render(
     w('<div class="cards">')
     w(
         f'<div class="card"><div class="k">Reports 报告</div><div class="v">{n}</div><div class="s">'
-        + " · ".join(f"{_esc(k)} {int(v)}" for k, v in status_counts.items())
+        + " · ".join(f"{esc(k)} {int(v)}" for k, v in status_counts.items())
         + "</div></div>"
     )
     w(
         f'<div class="card"><div class="k">Applications received 新收</div><div class="v">'
-        f'{_num(received.sum(min_count=1))}</div><div class="s">{int(received.notna().sum())} of {n} reports give '
+        f'{num(received.sum(min_count=1))}</div><div class="s">{int(received.notna().sum())} of {n} reports give '
         "it</div></div>"
     )
     w(
         f'<div class="card"><div class="k">Processed 办结</div><div class="v">'
-        f'{_num(reps["processed"].sum(min_count=1))}</div><div class="s">{int(reps["processed"].notna().sum())} of '
+        f'{num(reps["processed"].sum(min_count=1))}</div><div class="s">{int(reps["processed"].notna().sum())} of '
         f"{n} reports give it</div></div>"
     )
     if pooled is not None:
         w(
             f'<div class="card"><div class="k">Granted 予以公开 (pooled)</div><div class="v">'
-            f'{_pct(pooled["granted_share"], 1)}</div><div class="s">of processed, over '
+            f'{pct(pooled["granted_share"], 1)}</div><div class="s">of processed, over '
             f"{int(pooled['reports_with_applications'])} reports with applications</div></div>"
         )
     w("</div>\n")
@@ -578,16 +353,16 @@ def render(
             (
                 f"Pooled 全部 · {len(active)} reports",
                 {k: active[k].sum() / base for k, _, _ in OUTCOMES},
-                f"n = {_num(base)}",
+                f"n = {num(base)}",
             )
         )
     for r in shown.itertuples():
-        if _missing(r.processed):
+        if missing(r.processed):
             rows.append((r.label, None, "application table blank — not reported"))
         elif r.processed == 0:
             rows.append((r.label, None, "no application processed (0)"))
         else:
-            rows.append((r.label, {k: getattr(r, f"{k}_share") for k, _, _ in OUTCOMES}, f"n = {_num(r.processed)}"))
+            rows.append((r.label, {k: getattr(r, f"{k}_share") for k, _, _ in OUTCOMES}, f"n = {num(r.processed)}"))
     w(stacked_share_chart(f"Outcome mix, {y}", rows, OUTCOMES))
 
     # -- rule failure rates
@@ -612,7 +387,7 @@ def render(
                     f"{rule} ({level})",
                     failing / n if n else 0.0,
                     LEVEL_COLOUR.get(level, "#7f8c8d"),
-                    f"{failing} of {n} reports ({_pct(failing / n if n else 0, 0)})",
+                    f"{failing} of {n} reports ({pct(failing / n if n else 0, 0)})",
                 )
                 for rule, level, failing, _ in by_rule
             ],
@@ -624,9 +399,9 @@ def render(
     )
     for rule, level, failing, checked in sorted(by_rule, key=lambda t: t[0]):
         w(
-            f"<tr><td>{_esc(rule)}</td><td>{_esc(level)}</td><td>{_esc(texts.get(rule, ''))}</td>"
+            f"<tr><td>{esc(rule)}</td><td>{esc(level)}</td><td>{esc(texts.get(rule, ''))}</td>"
             f'<td class="num">{failing}</td><td class="num">{checked}</td>'
-            f'<td class="num">{_pct(failing / n if n else 0, 0)}</td></tr>\n'
+            f'<td class="num">{pct(failing / n if n else 0, 0)}</td></tr>\n'
         )
     w("</tbody></table>\n")
 
@@ -648,10 +423,10 @@ def render(
         mine = res[res["report_id"] == r["report_id"]]
         href = _href(str(r["source_path"]), input_dir, page_dir)
         w(
-            f"<tr><td>{_esc(r['label'])}</td><td>{_status_badge(r['quality_status'])}</td>"
+            f"<tr><td>{esc(r['label'])}</td><td>{_status_badge(r['quality_status'])}</td>"
             f"<td>{_completeness_cell(r, mine)}</td><td>{_consistency_cell(mine)}</td><td>{_prose_cell(mine)}</td>"
             f"<td>{_template_cell(mine, r['template_version'])}</td>"
-            f'<td><a href="{_esc(href)}">{_esc(r["source_path"])}</a></td></tr>\n'
+            f'<td><a href="{esc(href)}">{esc(r["source_path"])}</a></td></tr>\n'
         )
     w("</tbody></table>\n")
 
@@ -665,14 +440,14 @@ def render(
         label = r["label"].iloc[0] if len(r) else rid
         href = _href(str(g["source_path"].iloc[0]), input_dir, page_dir)
         w(
-            f'<p><b>{_esc(label)}</b> — <a href="{_esc(href)}">{_esc(g["source_path"].iloc[0])}</a></p>'
+            f'<p><b>{esc(label)}</b> — <a href="{esc(href)}">{esc(g["source_path"].iloc[0])}</a></p>'
             '<ul class="failures">\n'
         )
         for _, f in g.groupby(["rule_id", "subject", "message"], sort=False, dropna=False):
             first = f.iloc[0]
             w(
-                f'<li><span class="{"bad" if first["level"] == "error" else "warn"}">{_esc(first["rule_id"])} '
-                f"({_esc(first['level'])})</span> {_esc(first['message'])}"
+                f'<li><span class="{"bad" if first["level"] == "error" else "warn"}">{esc(first["rule_id"])} '
+                f"({esc(first['level'])})</span> {esc(first['message'])}"
             )
             cells = f[f["cell_status"].notna()]
             shown = cells[cells["cell_status"] == "number"]
@@ -680,8 +455,8 @@ def render(
             if len(shown):
                 w('<ul class="cells">')
                 for c in shown.itertuples():
-                    line = "" if _missing(c.source_line) else f" (line {int(c.source_line)})"
-                    w(f"<li><code>{_esc(c.cell_code)}</code> = <code>{_esc(repr(c.raw_text))}</code>{line}</li>")
+                    line = "" if missing(c.source_line) else f" (line {int(c.source_line)})"
+                    w(f"<li><code>{esc(c.cell_code)}</code> = <code>{esc(repr(c.raw_text))}</code>{line}</li>")
                 if len(cells) > len(shown):
                     w(f'<li class="muted">… and {len(cells) - len(shown)} more cells</li>')
                 w("</ul>")
