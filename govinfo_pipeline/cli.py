@@ -61,7 +61,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         outcomes, n = [], len(plan.batches)
         for i, batch in enumerate(plan.batches, start=1):
             part = plan.part(batch) if n > 1 else plan
-            o = launch.run_batch(part, url, log_level, executor(part.to_read), index=i)
+            o = launch.run_batch(part, url, log_level, executor(part.to_read), index=i, fork=n > 1)
             outcomes.append(o)
             where = f" (batch {i} of {n})" if n > 1 else ""
             if not o["success"]:

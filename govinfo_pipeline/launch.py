@@ -216,6 +216,7 @@ def run_batch(
     log_level: str = "WARNING",
     executor: dict | None = None,
     index: int = 1,
+    fork: bool = True,
 ) -> dict:
     """One batch of a large input as its own run; when its steps would run in this process, in a child
     process forked for it.
@@ -223,11 +224,12 @@ def run_batch(
     The child's memory goes back to the system when it exits, so a national year read in ten batches
     peaks at one batch's memory instead of growing batch after batch (the allocator keeps what a batch
     freed). The child is forked after the heavy imports, so it starts warm. Where the steps run in
-    processes of their own (other executors), or where fork is missing, the batch runs from this process."""
+    processes of their own (other executors), where fork is missing, or without ``fork`` (a run of one batch),
+    the batch runs from this process."""
     import multiprocessing as mp
 
     args = (str(plan.root), url, list(plan.batches[0].years), list(plan.batches[0].files), log_level, executor, plan)
-    if (executor and "in_process" not in executor) or "fork" not in mp.get_all_start_methods():
+    if not fork or (executor and "in_process" not in executor) or "fork" not in mp.get_all_start_methods():
         return _batch_outcome(*args)
     for module in PRELOAD:  # imported once, before forking: every batch inherits them
         importlib.import_module(module)

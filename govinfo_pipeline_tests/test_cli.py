@@ -65,7 +65,7 @@ def test_unreachable_warehouse_is_a_clear_error(sample_dir, dagster_home):
         home=dagster_home,
     )
     assert proc.returncode == 2
-    assert "cannot use the warehouse" in proc.stderr
+    assert "cannot reach the warehouse at postgresql+psycopg://postgres:***@127.0.0.1:1/none" in proc.stderr
     assert "secret" not in proc.stderr
 
 

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from govinfo_pipeline import store as wh
 from govinfo_pipeline.quality import checkframes
+from govinfo_pipeline.quality.results import RESULT_COLUMNS
 from govinfo_pipeline.store import audit
 
 _MAX_CELLS_SHOWN = 8
@@ -113,7 +114,6 @@ def docs_frames(engine: sa.Engine) -> dict[str, tuple[pd.DataFrame, dict | None]
         claims = pd.read_sql(sa.select(wh.prose_numbers), conn)
         sections = pd.read_sql(sa.select(wh.report_sections), conn)
     from govinfo_pipeline.parse import batch as parse_batch
-    from govinfo_pipeline.quality import rules
 
     base = reports[parse_batch.REPORT_COLUMNS]
     batch = {"reports": reports, "cells": cells, "sections": sections, "claims": claims, "results": results}
@@ -121,6 +121,6 @@ def docs_frames(engine: sa.Engine) -> dict[str, tuple[pd.DataFrame, dict | None]
         "normalized_reports": (checkframes.reports_view(base), None),
         "normalized_cells": (checkframes.cells_view(cells, base), None),
         "normalized_cell_counts": (checkframes.cell_counts(cells, base), None),
-        "facts_rule_results": (results[rules.RESULT_COLUMNS], None),
+        "facts_rule_results": (results[RESULT_COLUMNS], None),
         "warehouse_audit": (audit.warehouse_audit(engine, batch), None),
     }

@@ -14,22 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from govinfo_pipeline.parse import codebook, prose
+from govinfo_pipeline.parse import codebook
 from govinfo_pipeline.parse.values import ABSENT, BLANK, NUMBER
+from govinfo_pipeline.quality.prose_rules import _no_applications, _prose_vs_table
+from govinfo_pipeline.quality.results import TOLERANCE, result_frame, rule_level
 
-RESULT_COLUMNS = [
-    "report_id",
-    "rule_id",
-    "level",
-    "passed",
-    "outcome",
-    "subject",
-    "expected",
-    "observed",
-    "operands",
-    "cells",
-    "message",
-]
 APPLICANT_COLS = (
     "natural_person",
     "commercial_enterprise",
@@ -38,13 +27,16 @@ APPLICANT_COLS = (
     "legal_service_org",
     "other_org",
 )
+
+
 OUTCOME_ROWS = tuple(
     r["row"]
     for r in codebook.load()["application_rows"]
     if r["row"] not in ("new_received", "carried_over", "total_processed", "carried_forward")
 )
+
+
 REVIEW_PARTS = ("upheld", "corrected", "other", "pending")
-_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -119,18 +111,6 @@ SUM_RULES = (
 )
 
 
-def _level(rule_id: str) -> str:
-    return codebook.rules().get(rule_id, {}).get("level", "warning")
-
-
-def _frame(rows: list[dict] | pd.DataFrame) -> pd.DataFrame:
-    df = pd.DataFrame(rows)
-    for c in RESULT_COLUMNS:
-        if c not in df:
-            df[c] = None
-    return df[RESULT_COLUMNS]
-
-
 def _outcome(passed: pd.Series, n_num: pd.Series, n_all: pd.Series) -> tuple[pd.Series, pd.Series]:
     outcome = np.where(
         n_num == 0,
@@ -160,20 +140,20 @@ def _sum_rule(cells: pd.DataFrame, rule: SumRule) -> pd.DataFrame:
     )
     d = d.assign(side=side).dropna(subset=["side"])
     if d.empty:
-        return _frame([])
+        return result_frame([])
     d = d.assign(v=d["value"].fillna(0.0), is_num=d["cell_status"] == NUMBER)
     g = d.groupby(["report_id", subject_by, "side"], sort=False).agg(
         total=("v", "sum"), n=("v", "size"), n_num=("is_num", "sum")
     )
     wide = g.unstack("side")
     if ("total", "expected") not in wide or ("total", "observed") not in wide:
-        return _frame([])
+        return result_frame([])
     wide = wide.dropna(subset=[("total", "expected"), ("total", "observed")])
     expected = wide[("total", "expected")]
     observed = wide[("total", "observed")]
     n_num = wide[("n_num", "expected")] + wide[("n_num", "observed")]
     n_all = wide[("n", "expected")] + wide[("n", "observed")]
-    passed = (expected - observed).abs() <= _TOLERANCE
+    passed = (expected - observed).abs() <= TOLERANCE
     outcome, passed_or_null = _outcome(passed, n_num, n_all)
     out = pd.DataFrame(
         {
@@ -194,7 +174,7 @@ def _sum_rule(cells: pd.DataFrame, rule: SumRule) -> pd.DataFrame:
         _codes(rule, subject, sig) for subject, sig in zip(out["subject"], out["report_id"].map(signature), strict=True)
     ]
     out["rule_id"] = rule.rule_id
-    out["level"] = _level(rule.rule_id)
+    out["level"] = rule_level(rule.rule_id)
 
     def operands(subject: str) -> str:
         def term(t: str) -> str:
@@ -227,18 +207,18 @@ def _sum_rule(cells: pd.DataFrame, rule: SumRule) -> pd.DataFrame:
         + out["observed"].map("{:g}".format)
         + np.where(out["blanks"] > 0, " (" + out["blanks"].astype(int).astype(str) + " blank cells read as 0)", "")
     )
-    return _frame(out)
+    return result_frame(out)
 
 
 def _domain_rule(cells: pd.DataFrame, rule_id: str, sections: tuple[str, ...], kinds: dict) -> pd.DataFrame:
     """Cells must be numbers of the right kind: counts integers >= 0, changes integers, money >= 0."""
     d = cells[cells["section"].isin(sections)]
     if d.empty:
-        return _frame([])
+        return result_frame([])
     kind = pd.Series([kinds.get((s, c), "count") for s, c in zip(d["section"], d["col"], strict=True)], index=d.index)
     v = d["value"]
     is_num = d["cell_status"] == NUMBER
-    integral = (v.round() - v).abs() <= _TOLERANCE
+    integral = (v.round() - v).abs() <= TOLERANCE
     bad_number = is_num & (
         ((kind == "count") & ((v < 0) | ~integral))
         | ((kind == "signed_count") & ~integral)
@@ -270,7 +250,7 @@ def _domain_rule(cells: pd.DataFrame, rule_id: str, sections: tuple[str, ...], k
         {
             "report_id": per.index,
             "rule_id": rule_id,
-            "level": _level(rule_id),
+            "level": rule_level(rule_id),
             "passed": passed.to_numpy(),
             "outcome": np.where(~has_numbers, "no_data", np.where(per["n_bad"] == 0, "pass", "fail")),
             "subject": ",".join(sections),
@@ -286,7 +266,7 @@ def _domain_rule(cells: pd.DataFrame, rule_id: str, sections: tuple[str, ...], k
             ).to_numpy(),
         }
     )
-    return _frame(out)
+    return result_frame(out)
 
 
 def _template_year(reports: pd.DataFrame) -> pd.DataFrame:
@@ -303,7 +283,7 @@ def _template_year(reports: pd.DataFrame) -> pd.DataFrame:
             {
                 "report_id": r.report_id,
                 "rule_id": "T1",
-                "level": _level("T1"),
+                "level": rule_level("T1"),
                 "passed": passed,
                 "outcome": "no_data" if passed is None else ("pass" if passed else "fail"),
                 "subject": "template_version",
@@ -312,13 +292,13 @@ def _template_year(reports: pd.DataFrame) -> pd.DataFrame:
                 + ("" if passed is not False else f"; the {expected} template was expected"),
             }
         )
-    return _frame(rows)
+    return result_frame(rows)
 
 
 def _completeness(cells: pd.DataFrame) -> pd.DataFrame:
     """K1: a table left entirely blank. K2: rows or cells missing from the report altogether."""
     if cells.empty:
-        return _frame([])
+        return result_frame([])
     d = cells.assign(
         empty=cells["cell_status"].isin([BLANK, ABSENT]),
         absent=cells["cell_status"] == ABSENT,
@@ -364,105 +344,12 @@ def _completeness(cells: pd.DataFrame) -> pd.DataFrame:
         "K2: every row of the " + g["section"] + " table is present",
         "K2: " + g["n_absent"].astype(str) + " cells of the " + g["section"] + " table are missing from the report",
     )
-    return pd.concat([_frame(k1), _frame(k2)], ignore_index=True)
-
-
-def _prose_vs_table(cells: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
-    """X6: each figure the prose quotes must equal its table figure (one result per quote)."""
-    quotes = claims[claims["figure"].isin(prose.FIGURES)]
-    if quotes.empty:
-        return _frame([])
-    targets = pd.DataFrame(
-        [(f, s, r, c) for f, codes in prose.FIGURES.items() for s, r, c in codes],
-        columns=["figure", "section", "row", "col"],
-    )
-    hit = (
-        quotes[["report_id", "figure"]]
-        .drop_duplicates()
-        .merge(targets, on="figure")
-        .merge(
-            cells[["report_id", "section", "row", "col", "value", "cell_status"]],
-            on=["report_id", "section", "row", "col"],
-            how="inner",
-        )
-    )
-    hit = hit.assign(v=hit["value"].fillna(0.0), is_num=hit["cell_status"] == NUMBER)
-    table = hit.groupby(["report_id", "figure"]).agg(observed=("v", "sum"), n=("v", "size"), n_num=("is_num", "sum"))
-    out = quotes.merge(table.reset_index(), on=["report_id", "figure"], how="inner")
-    if out.empty:
-        return _frame([])
-    passed = (out["value"] - out["observed"]).abs() <= _TOLERANCE
-    outcome = np.where(~passed, "fail", np.where(out["n_num"] < out["n"], "assumed_zero", "pass"))
-    codes = (
-        targets.assign(code=targets["section"] + "." + targets["row"] + "." + targets["col"])
-        .groupby("figure")["code"]
-        .agg(",".join)
-    )
-    return _frame(
-        pd.DataFrame(
-            {
-                "report_id": out["report_id"],
-                "rule_id": "X6",
-                "level": _level("X6"),
-                "passed": passed,
-                "outcome": outcome,
-                "subject": out["figure"],
-                "expected": out["value"],
-                "observed": out["observed"],
-                "operands": "prose line " + out["source_line"].astype(str) + ": " + out["phrase"],
-                "cells": out["figure"].map(codes),
-                "message": "X6 ["
-                + out["figure"]
-                + "] the prose says "
-                + out["phrase"].map(repr)
-                + " (line "
-                + out["source_line"].astype(str)
-                + "), the table says "
-                + out["observed"].map("{:g}".format)
-                + np.where(passed, "", ": they disagree"),
-            }
-        )
-    )
-
-
-def _no_applications(cells: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
-    """X9: the prose says no application was received, but the table counts some (or the reverse)."""
-    said = claims[claims["figure"] == prose.NO_APPLICATIONS_FIGURE].drop_duplicates("report_id")
-    if said.empty:
-        return _frame([])
-    app = cells[(cells["section"] == "application") & (cells["row"].isin(["new_received", "carried_over"]))]
-    nonzero = app[(app["cell_status"] == NUMBER) & (app["value"] > 0)]
-    counts = nonzero.groupby("report_id").size()
-    out = said.assign(observed=said["report_id"].map(counts).fillna(0).astype(float))
-    passed = out["observed"] == 0
-    return _frame(
-        pd.DataFrame(
-            {
-                "report_id": out["report_id"],
-                "rule_id": "X9",
-                "level": _level("X9"),
-                "passed": passed,
-                "outcome": np.where(passed, "pass", "fail"),
-                "subject": "new_received,carried_over",
-                "expected": 0.0,
-                "observed": out["observed"],
-                "operands": "prose line " + out["source_line"].astype(str) + ": " + out["phrase"],
-                "cells": "application.new_received.*,application.carried_over.*",
-                "message": np.where(
-                    passed,
-                    "X9: the prose says no application was received and the table counts none",
-                    "X9: the prose says no application was received (line "
-                    + out["source_line"].astype(str)
-                    + "), but "
-                    + out["observed"].map("{:g}".format)
-                    + " cells of 新收/上年结转 are above 0",
-                ),
-            }
-        )
-    )
+    return pd.concat([result_frame(k1), result_frame(k2)], ignore_index=True)
 
 
 _UNIT_FACTOR = {"元": 1.0, "万元": 1e4, "亿元": 1e8}
+
+
 _MAX_PLAUSIBLE_YUAN = 1e11  # 1000亿元: more than any single body's procurement or fees
 
 
@@ -475,7 +362,7 @@ def _money(cells: pd.DataFrame, kinds: dict) -> pd.DataFrame:
     )
     d = cells[is_money & (cells["cell_status"] == NUMBER)]
     if d.empty:
-        return _frame([])
+        return result_frame([])
     yuan = d["value"] * d["unit"].map(_UNIT_FACTOR)
     no_unit = d["unit"].isna() & (d["value"] != 0)
     too_big = yuan > _MAX_PLAUSIBLE_YUAN
@@ -499,12 +386,12 @@ def _money(cells: pd.DataFrame, kinds: dict) -> pd.DataFrame:
             "X7 [" + code + "] " + amount + d["unit"].fillna("") + " is plausible",
         ),
     )
-    return _frame(
+    return result_frame(
         pd.DataFrame(
             {
                 "report_id": d["report_id"],
                 "rule_id": "X7",
-                "level": _level("X7"),
+                "level": rule_level("X7"),
                 "passed": passed,
                 "outcome": np.where(passed, "pass", "fail"),
                 "subject": code,
@@ -538,7 +425,7 @@ def evaluate(reports: pd.DataFrame, cells: pd.DataFrame, claims: pd.DataFrame | 
         parts += [_prose_vs_table(cells, claims), _no_applications(cells, claims)]
     parts = [p for p in parts if not p.empty]
     if not parts:
-        return _frame([])
+        return result_frame([])
     with warnings.catch_warnings():  # all-NA columns in some parts; dtypes are set just below
         warnings.simplefilter("ignore", FutureWarning)
         out = pd.concat(parts, ignore_index=True)
@@ -565,22 +452,22 @@ def cross_year(cells: pd.DataFrame) -> pd.DataFrame:
     column and previous-year report; none where the previous year is missing.
     """
     if cells.empty:
-        return _frame([])
+        return result_frame([])
     d = cells.assign(v=cells["value"].fillna(0.0), is_num=cells["cell_status"] == NUMBER)
     cur = d[d["row"] == "carried_over"]
     prev = d[d["row"] == "carried_forward"].assign(report_year=lambda x: x["report_year"] + 1)
     pair = cur.merge(prev, on=["agency_id", "report_year", "col"], suffixes=("", "_prev"))
     if pair.empty:
-        return _frame([])
-    passed = (pair["v"] - pair["v_prev"]).abs() <= _TOLERANCE
+        return result_frame([])
+    passed = (pair["v"] - pair["v_prev"]).abs() <= TOLERANCE
     n_num = pair["is_num"].astype(int) + pair["is_num_prev"].astype(int)
     outcome, passed_or_null = _outcome(passed, n_num, pd.Series(2, index=pair.index))
-    return _frame(
+    return result_frame(
         pd.DataFrame(
             {
                 "report_id": pair["report_id"],
                 "rule_id": "X1",
-                "level": _level("X1"),
+                "level": rule_level("X1"),
                 "passed": passed_or_null.to_numpy(),
                 "outcome": outcome.to_numpy(),
                 "subject": pair["col"],

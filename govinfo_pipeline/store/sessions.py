@@ -200,4 +200,5 @@ def read_only_engine(url: str) -> sa.Engine:
     """An engine whose sessions cannot write: DuckDB opened read-only, PostgreSQL sessions read-only."""
     if url.startswith("duckdb:"):
         return sa.create_engine(url, connect_args={"read_only": True})
-    return sa.create_engine(url, execution_options={"postgresql_readonly": True})
+    engine = sa.create_engine(url, execution_options={"postgresql_readonly": True})
+    return engine.execution_options(postgresql_readonly=True)
