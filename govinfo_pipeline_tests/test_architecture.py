@@ -227,3 +227,50 @@ def test_an_unreachable_postgresql_is_exit_2_and_one_line(sample_dir, tmp_path):
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert "cannot reach the warehouse at postgresql+psycopg://nobody@127.0.0.1:1/none" in proc.stderr
+
+
+def test_each_batch_frame_is_its_warehouse_table_but_the_write_time():
+    from govinfo_pipeline.parse import batch as parse_batch
+    from govinfo_pipeline.quality.results import RESULT_COLUMNS
+
+    frames = {
+        "reports": parse_batch.REPORT_COLUMNS,
+        "cells": parse_batch.CELL_COLUMNS,
+        "sections": parse_batch.SECTION_COLUMNS,
+        "claims": parse_batch.CLAIM_COLUMNS,
+        "results": RESULT_COLUMNS,
+        "rejections": parse_batch.REJECTION_COLUMNS,
+    }
+    assert set(frames) == set(store.BATCH_TABLES)
+    for name, columns in frames.items():
+        table = {c.name for c in store.BATCH_TABLES[name].columns}
+        assert set(columns) <= table, name
+        assert table - set(columns) <= {"loaded_at", "checked_at", "rejected_at"}, name
+
+
+def test_a_run_walks_the_folder_once_and_asks_the_warehouse_little(sample_dir, dagster_home, tmp_path, monkeypatch):
+    import collections
+
+    from govinfo_pipeline import launch
+    from govinfo_pipeline.runner import plan as run_plan
+    from govinfo_pipeline.store import sessions, writes
+
+    calls: collections.Counter[str] = collections.Counter()
+
+    def counted(module, name):
+        original = getattr(module, name)
+
+        def call(*args, **kwargs):
+            calls[name] += 1
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, call)
+
+    counted(run_plan, "discover")
+    counted(run_plan, "existing_fingerprints")
+    counted(writes, "existing_fingerprints")
+    counted(sessions, "ensure_schema")
+    assert launch.run_pipeline(str(sample_dir), f"duckdb:///{tmp_path / 'wh.duckdb'}").success
+    assert calls["discover"] == 1  # the plan's walk; raw_files reads the plan
+    assert calls["existing_fingerprints"] == 2  # the plan, and the write (what the batch's files meet)
+    assert calls["ensure_schema"] <= 4  # the plan, then once per step at most, not once per session

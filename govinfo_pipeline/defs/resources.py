@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import pickle
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import sqlalchemy as sa
+from pydantic import PrivateAttr
 
 from govinfo_pipeline import settings
 from govinfo_pipeline import store as warehouse
@@ -28,9 +30,15 @@ class Warehouse(dg.ConfigurableResource):
     url: str
     lock_timeout_seconds: float = LOCK_TIMEOUT_SECONDS
 
-    def session(self, write: bool = False) -> contextlib.AbstractContextManager[sa.Engine]:
-        """``with warehouse.session() as engine:`` — see ``open_warehouse``."""
-        return open_warehouse(self.url, write, self.lock_timeout_seconds)
+    _schema_checked: bool = PrivateAttr(default=False)
+
+    @contextlib.contextmanager
+    def session(self, write: bool = False) -> Iterator[sa.Engine]:
+        """``with warehouse.session() as engine:`` — see ``open_warehouse``. The schema is checked until a check
+        passes, then no more in this step: a run does not change it (a step records up to four validations)."""
+        with open_warehouse(self.url, write, self.lock_timeout_seconds, check_schema=not self._schema_checked) as e:
+            self._schema_checked = True
+            yield e
 
     def engine(self) -> sa.Engine:
         """An engine without the cross-run locks (callers in one process only)."""

@@ -108,15 +108,13 @@ def scorecard(engine: sa.Engine, year: int | None = None, top: int = 5) -> str:
 def docs_frames(engine: sa.Engine) -> dict[str, tuple[pd.DataFrame, dict | None]]:
     """The warehouse's content as the frames the normalized, facts and warehouse suites validate."""
     with engine.connect() as conn:
-        reports = pd.read_sql(sa.select(wh.reports), conn)
-        cells = pd.read_sql(sa.select(wh.report_cells), conn)
-        results = pd.read_sql(sa.select(wh.quality_results), conn)
-        claims = pd.read_sql(sa.select(wh.prose_numbers), conn)
-        sections = pd.read_sql(sa.select(wh.report_sections), conn)
+        batch = {
+            name: pd.read_sql(sa.select(table), conn) for name, table in wh.BATCH_TABLES.items() if name != "rejections"
+        }
     from govinfo_pipeline.parse import batch as parse_batch
 
+    reports, cells, results = batch["reports"], batch["cells"], batch["results"]
     base = reports[parse_batch.REPORT_COLUMNS]
-    batch = {"reports": reports, "cells": cells, "sections": sections, "claims": claims, "results": results}
     return {
         "normalized_reports": (checkframes.reports_view(base), None),
         "normalized_cells": (checkframes.cells_view(cells, base), None),

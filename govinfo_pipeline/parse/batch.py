@@ -9,12 +9,20 @@ import operator
 import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
 
 import pandas as pd
 
 from govinfo_pipeline import settings
 from govinfo_pipeline.parse import agencies, frames, readers
 from govinfo_pipeline.parse.report import PARSER_VERSION, parse_layout
+from govinfo_pipeline.parse.tables import CellRecord
+
+_T = TypeVar("_T")
+
+# A row of the raw frame (``sources.RAW_COLUMNS``) from ``DataFrame.itertuples``: a namedtuple class that
+# pandas makes at run time, so its fields have no static types.
+RawRow = Any
 
 REJECTION_COLUMNS = ["source_path", "source_sha256", "reason", "detail", "duplicate_of"]
 
@@ -73,7 +81,7 @@ def report_id_for(sha256: str) -> str:
     return sha256[:16]
 
 
-def _given(value):
+def _given(value: _T) -> _T | None:
     """A manifest value, or None where the manifest says nothing (pandas gives NaN for those)."""
     return None if value is None or (isinstance(value, float) and value != value) else value
 
@@ -88,10 +96,12 @@ class _CellRows:
 
     _values = operator.itemgetter(*CELL_COLUMNS[1:])
 
-    def __init__(self, chunk: int = 500_000):
-        self.chunk, self.rows, self.parts = chunk, [], []
+    def __init__(self, chunk: int = 500_000) -> None:
+        self.chunk = chunk
+        self.rows: list[tuple[object, ...]] = []
+        self.parts: list[pd.DataFrame] = []
 
-    def add(self, report_id: str, cells: list[dict]) -> None:
+    def add(self, report_id: str, cells: list[CellRecord]) -> None:
         values = self._values
         self.rows.extend((report_id, *values(c)) for c in cells)
         if len(self.rows) >= self.chunk:
@@ -107,7 +117,7 @@ class _CellRows:
         return frames.concat(self.parts)
 
 
-def _rejection(r, reason: str, detail: str | None, duplicate_of: str | None = None) -> dict:
+def _rejection(r: RawRow, reason: str, detail: str | None, duplicate_of: str | None = None) -> dict[str, str | None]:
     return {
         "source_path": r.source_path,
         "source_sha256": r.source_sha256,
@@ -117,9 +127,12 @@ def _rejection(r, reason: str, detail: str | None, duplicate_of: str | None = No
     }
 
 
-def _parse_rows(rows: list) -> dict[str, pd.DataFrame]:
+def _parse_rows(rows: list[RawRow]) -> dict[str, pd.DataFrame]:
     """Parse decoded files (raw rows, distinct content) into report, cell, section, claim and rejection frames."""
-    reports, sections, claims, rejected = [], [], [], []
+    reports: list[dict[str, object]] = []
+    sections: list[dict[str, object]] = []
+    claims: list[dict[str, object]] = []
+    rejected: list[dict[str, str | None]] = []
     cells = _CellRows()
     for r in rows:
         rid = report_id_for(r.source_sha256)
@@ -190,7 +203,7 @@ def _parse_rows(rows: list) -> dict[str, pd.DataFrame]:
     }
 
 
-_FORKED_ROWS: list = []  # the rows to parse, inherited by forked workers instead of being pickled to them
+_FORKED_ROWS: list[RawRow] = []  # the rows to parse, inherited by forked workers instead of being pickled to them
 
 
 _MIN_ROWS_PER_WORKER = 250
@@ -205,7 +218,7 @@ def parse_workers() -> int:
     return settings.current().workers
 
 
-def _parse_all(rows: list, workers: int) -> dict[str, pd.DataFrame]:
+def _parse_all(rows: list[RawRow], workers: int) -> dict[str, pd.DataFrame]:
     """Parse ``rows`` in ``workers`` forked processes (in order), or here when few or where fork is missing."""
     import multiprocessing as mp
 
@@ -235,8 +248,8 @@ def _default_signals() -> None:
 
 def normalize(raw: pd.DataFrame, workers: int | None = None) -> dict[str, pd.DataFrame]:
     """Parse every decoded file (in ``workers`` processes); duplicates and failures become rejections."""
-    rejected: list[dict] = []
-    todo: list = []
+    rejected: list[dict[str, str | None]] = []
+    todo: list[RawRow] = []
     first_by_sha: dict[str, str] = {}
     unchanged_paths: set[str] = set()
     for r in raw.sort_values("source_path").itertuples(index=False):

@@ -41,7 +41,8 @@ class RowSpec:
 def load() -> dict[str, Any]:
     """The parsed codebook.yaml."""
     text = resources.files("govinfo_pipeline").joinpath("codebook.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    codebook: dict[str, Any] = yaml.safe_load(text)
+    return codebook
 
 
 @functools.cache
@@ -90,7 +91,8 @@ def cell_codes() -> frozenset[tuple[str, str, str]]:
 
 def rules() -> dict[str, dict[str, str]]:
     """Rule id -> {level, text}."""
-    return load()["rules"]
+    rules_by_id: dict[str, dict[str, str]] = load()["rules"]
+    return rules_by_id
 
 
 def section_headings() -> list[dict[str, Any]]:

@@ -388,8 +388,8 @@ def read_flat(text: str) -> Layout:
             layout.groups.append(_cells(r, line_no))
         else:
             layout.groups.append([Cell(r.label, line=line_no, offset=r.start), *_cells(r, line_no)])
-    before = [(i + 1, s) for i, s in enumerate(lines[:idx]) if s.strip()]
-    after = [(idx + 2 + i, s) for i, s in enumerate(lines[idx + 1 :]) if s.strip()]
+    before: list[tuple[int | None, str]] = [(i + 1, s) for i, s in enumerate(lines[:idx]) if s.strip()]
+    after: list[tuple[int | None, str]] = [(idx + 2 + i, s) for i, s in enumerate(lines[idx + 1 :]) if s.strip()]
     layout.prose = before + _prose(line, line_no, headings, spans) + after
     return layout
 

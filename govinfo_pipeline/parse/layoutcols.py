@@ -4,7 +4,7 @@ column spans. The reading of the report's tables from them is in ``layouttext``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from statistics import median
 
@@ -146,7 +146,7 @@ def _table_like(line: str) -> bool:
     return min(gaps) >= 2
 
 
-def _fit(centers: list[float], ext: list[Extent | None]) -> list[int] | None:
+def _fit(centers: list[float], ext: Sequence[Extent | None]) -> list[int] | None:
     """The one order-keeping placement of ``centers`` into the columns, or None if there are several
     or none. A value may not stand inside another column's extent, and must stand between its
     neighbours' extents."""

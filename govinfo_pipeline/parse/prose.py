@@ -8,6 +8,7 @@ review/litigation total. Phrases follow the ways reports word them ("新收到�
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from govinfo_pipeline.parse import codebook
@@ -17,7 +18,7 @@ class Claim(NamedTuple):
     target: str  # a figure name from FIGURES
     value: float
     phrase: str
-    line: int
+    line: int | None  # None where the format has no line numbers (HTML, DOCX, PDF prose)
 
 
 def _rows(prefix: str) -> tuple[str, ...]:
@@ -77,10 +78,10 @@ NO_APPLICATIONS = re.compile(
 _SENTENCE_END = ("。", "；", ";", "！", "？", "：", ":")
 
 
-def paragraphs(prose: list[tuple[int, str]]) -> list[tuple[str, list[tuple[int, int]]]]:
+def paragraphs(prose: Sequence[tuple[int | None, str]]) -> list[tuple[str, list[tuple[int, int | None]]]]:
     """Prose lines joined where a sentence wraps onto the next line (PDF layout text breaks lines mid-phrase:
     "结转下年度" / "继续办理 3 件"): (text, [(offset, line), …]) with the line each piece starts."""
-    out: list[tuple[str, list[tuple[int, int]]]] = []
+    out: list[tuple[str, list[tuple[int, int | None]]]] = []
     adjacent = False  # the previous entry was prose on the line just before (or, without line numbers, just before)
     prev: int | None = None
     for line_no, line in prose:
@@ -100,11 +101,11 @@ def paragraphs(prose: list[tuple[int, str]]) -> list[tuple[str, list[tuple[int, 
     return out
 
 
-def _line_at(starts: list[tuple[int, int]], offset: int) -> int:
+def _line_at(starts: list[tuple[int, int | None]], offset: int) -> int | None:
     return next(line for start, line in reversed(starts) if start <= offset)
 
 
-def find_claims(prose: list[tuple[int, str]]) -> list[Claim]:
+def find_claims(prose: Sequence[tuple[int | None, str]]) -> list[Claim]:
     """Every quoted figure in the prose, in order, with the line where its phrase starts; a line may hold
     several, and a phrase may wrap onto the next line."""
     claims: list[Claim] = []
@@ -123,7 +124,7 @@ def find_claims(prose: list[tuple[int, str]]) -> list[Claim]:
     return claims
 
 
-def says_no_applications(prose: list[tuple[int, str]]) -> tuple[str, int] | None:
+def says_no_applications(prose: Sequence[tuple[int | None, str]]) -> tuple[str, int | None] | None:
     """(phrase, line) where the prose says no application was received."""
     for line_no, line in prose:
         m = NO_APPLICATIONS.search(line)

@@ -12,10 +12,15 @@ import itertools
 import json
 import re
 import zipfile
+from typing import TYPE_CHECKING, Any
 
 from govinfo_pipeline import settings
 from govinfo_pipeline.parse import flattext, layouttext
 from govinfo_pipeline.parse.layout import Cell, Layout, read_layout
+
+if TYPE_CHECKING:
+    import pdfplumber
+    from lxml.etree import _Element  # lxml ships no type information: Any to mypy
 
 
 def max_unzipped_bytes() -> int:
@@ -110,7 +115,7 @@ def _grid(rows: list[list[tuple[str, int, int]]]) -> list[list[str | None]]:
 
 
 def _groups(table_index: int, grid: list[list[str | None]], page: int | None = None) -> list[list[Cell]]:
-    groups = []
+    groups: list[list[Cell]] = []
     for r, row in enumerate(grid):
         cells = [
             Cell(text, page=page, table=table_index, row=r, col=c) for c, text in enumerate(row) if text is not None
@@ -123,11 +128,11 @@ def _groups(table_index: int, grid: list[list[str | None]], page: int | None = N
 # ---- HTML ----
 
 
-def _html_text(el) -> str:
+def _html_text(el: _Element) -> str:
     """An element's text with <br> and block boundaries as newlines, NBSP kept."""
     parts: list[str] = []
 
-    def walk(node):
+    def walk(node: _Element) -> None:
         tag = node.tag if isinstance(node.tag, str) else ""
         if tag == "br":
             parts.append("\n")
@@ -146,13 +151,13 @@ def _html_text(el) -> str:
     return "".join(parts)
 
 
-def _cell_text(td) -> str:
+def _cell_text(td: _Element) -> str:
     text = _html_text(td)
     lines = [line.strip(" \t\r") for line in text.split("\n")]
     return "\n".join(line for line in lines if line != "") if any(lines) else text.strip(" \t\r\n")
 
 
-def _report_tables(root) -> list:
+def _report_tables(root: _Element) -> list[_Element]:
     return [t for t in root.iter("table") if not list(t.iter("table"))[1:]]
 
 
@@ -185,7 +190,7 @@ def read_html(text: str) -> Layout:
     tables = _report_tables(root)
     groups: list[list[Cell]] = []
     for i, table in enumerate(tables):
-        rows = []
+        rows: list[list[tuple[str, int, int]]] = []
         for tr in table.iter("tr"):
             rows.append(
                 [
@@ -205,13 +210,13 @@ def read_html(text: str) -> Layout:
             dumped.source_format, dumped.title = "html", title
             return dumped
     prose_lines = [" ".join(line.split()) for line in page_text.split("\n")]
-    prose = [(None, line) for line in prose_lines if line]
+    prose: list[tuple[int | None, str]] = [(None, line) for line in prose_lines if line]
     if title and (not prose or prose[0][1] != title):
         prose.insert(0, (None, title))
     return Layout(groups=groups, prose=prose, title=title, source_format="html")
 
 
-def _content_root(root):
+def _content_root(root: _Element) -> _Element:
     """The smallest element holding the report's section headings, so that site chrome is left out."""
     best = root
     for el in root.iter("div", "td", "article", "section", "body"):
@@ -249,9 +254,10 @@ def read_docx(data: bytes) -> Layout:
                 prose.append((None, text))
         elif tag == "tbl":
             table = Table(child, document)
-            grid = []
+            grid: list[list[str | None]] = []
             for r in range(len(table.rows)):
-                row, last = [], None
+                row: list[str | None] = []
+                last = None
                 for c in range(len(table.columns)):
                     cell = table.cell(r, c)
                     row.append(None if cell._tc is last else cell.text)  # merged across columns: once
@@ -291,7 +297,7 @@ def read_pdf(data: bytes) -> Layout:
         pdf.close()
 
 
-def _pdf_layout(pdf) -> Layout:
+def _pdf_layout(pdf: pdfplumber.PDF) -> Layout:
     """Tables from the page layout (pdfplumber); the text outside them is the prose."""
     prose: list[tuple[int | None, str]] = []
     groups: list[list[Cell]] = []
@@ -300,7 +306,7 @@ def _pdf_layout(pdf) -> Layout:
         found = page.find_tables()
         boxes = [tb.bbox for tb in found]
 
-        def outside(obj, boxes=boxes):
+        def outside(obj: dict[str, Any], boxes: list[tuple[float, float, float, float]] = boxes) -> bool:
             x = (obj["x0"] + obj["x1"]) / 2
             y = (obj["top"] + obj["bottom"]) / 2
             return not any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in boxes)

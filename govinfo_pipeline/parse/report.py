@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 from govinfo_pipeline.parse import codebook
 from govinfo_pipeline.parse.layout import HEADING, Layout, read_layout
 from govinfo_pipeline.parse.prose import NO_APPLICATIONS_FIGURE, find_claims, says_no_applications
-from govinfo_pipeline.parse.tables import core, detect_template, norm, read_tables
+from govinfo_pipeline.parse.tables import CellRecord, core, detect_template, norm, read_tables
 
 PARSER_VERSION = "1"
 
@@ -45,7 +46,16 @@ class Section:
     section_no: int
     heading: str
     body_text: str
-    source_line: int
+    source_line: int | None  # None where the format has no line numbers
+
+
+class ClaimRecord(TypedDict):
+    """A figure the prose quotes: a row of the claim frame, without its report id."""
+
+    figure: str
+    value: float | None  # None for the "no application received" claim
+    phrase: str
+    source_line: int | None
 
 
 @dataclass
@@ -57,9 +67,9 @@ class ParsedReport:
     parse_status: str  # parsed | partial | failed
     preamble: str
     sections: list[Section] = field(default_factory=list)
-    cells: list[dict] = field(default_factory=list)
+    cells: list[CellRecord] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    claims: list[dict] = field(default_factory=list)  # figures quoted in the prose
+    claims: list[ClaimRecord] = field(default_factory=list)  # figures quoted in the prose
 
 
 def _is_heading(line: str) -> tuple[int, str] | None:
@@ -152,7 +162,7 @@ def parse_layout(layout: Layout, text: str | None = None) -> ParsedReport:
     year = find_year(title, text)
     agency = find_agency(title, preamble, sections)
     notes: list[str] = list(layout.notes)
-    cells: list[dict] = []
+    cells: list[CellRecord] = []
     if template == "unknown":
         status = "failed"
         notes.append("no national table found: template unknown, prose kept")
@@ -172,7 +182,7 @@ def parse_layout(layout: Layout, text: str | None = None) -> ParsedReport:
         notes.append("agency name not found in title or opening prose")
     if year is None:
         notes.append("report year not found")
-    claims = [
+    claims: list[ClaimRecord] = [
         {"figure": c.target, "value": c.value, "phrase": c.phrase, "source_line": c.line}
         for c in find_claims(layout.prose)
     ]

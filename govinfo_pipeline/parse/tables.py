@@ -6,6 +6,7 @@ import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 from govinfo_pipeline.parse import codebook
 from govinfo_pipeline.parse.layout import Cell
@@ -65,11 +66,30 @@ def detect_template(text: str) -> tuple[str, dict[str, int]]:
     return ("2019" if score["2019"] > score["2021"] else "2021"), score
 
 
+class CellRecord(TypedDict):
+    """One codebook cell as read from a report: a row of the cell frame, without its report id."""
+
+    section: str
+    row: str
+    col: str
+    value: float | None
+    unit: str | None
+    cell_status: str
+    raw_text: str | None
+    source_line: int | None
+    source_page: int | None
+    source_table: int | None
+    source_row: int | None
+    source_col: int | None
+    source_offset: int | None
+    cell_flag: str | None
+
+
 @dataclass
 class TableResult:
     """Cells found for one template, plus notes on what could not be read."""
 
-    cells: list[dict] = field(default_factory=list)
+    cells: list[CellRecord] = field(default_factory=list)
     found_tables: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
     unread_rows: list[str] = field(default_factory=list)  # rows kept as text: their cells could not be aligned
@@ -173,24 +193,25 @@ def _labelled_rows(result: TableResult, template: str, section: str, groups: lis
         found[spec.row] = values
         pointer = ri + 1
     for spec in specs:
-        values = found.get(spec.row)
-        if values is None:
+        row_cells = found.get(spec.row)
+        if row_cells is None:
             result.notes.append(f"{section}.{spec.row}: row not found")
         if spec.row in misaligned:
+            assert row_cells is not None  # a misaligned row is a found one
             result.unread_rows.append(f"{section}.{spec.row}")
             whole = Cell(
-                " | ".join(c.raw for c in values),
-                line=values[0].line,
-                page=values[0].page,
-                table=values[0].table,
-                row=values[0].row,
+                " | ".join(c.raw for c in row_cells),
+                line=row_cells[0].line,
+                page=row_cells[0].page,
+                table=row_cells[0].table,
+                row=row_cells[0].row,
             )
             for col in spec.cols:
                 _emit(result, cell_specs[(spec.row, col)], whole, as_text=True)
             continue
         for i, col in enumerate(spec.cols):
-            cell = values[i] if values is not None and i < len(values) else None
-            _emit(result, cell_specs[(spec.row, col)], cell)
+            value_cell = row_cells[i] if row_cells is not None and i < len(row_cells) else None
+            _emit(result, cell_specs[(spec.row, col)], value_cell)
     if found:
         result.found_tables.add(section)
 

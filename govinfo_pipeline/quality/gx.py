@@ -11,11 +11,18 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 import pandas as pd
 
 from govinfo_pipeline import settings
+
+if TYPE_CHECKING:
+    import great_expectations as gx
+    from great_expectations.core.batch_definition import BatchDefinition
+    from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResult
+    from great_expectations.data_context import AbstractDataContext, EphemeralDataContext
+    from great_expectations.data_context.types.base import ProgressBarsConfig
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
@@ -36,26 +43,33 @@ def read_suite_json(name: str) -> dict[str, Any]:
     path = expectations_dir() / f"{name}.json"
     if not path.exists():
         raise SuiteError(f"no suite file {path.name} in {path.parent}")
-    return json.loads(path.read_text(encoding="utf-8"))
+    suite: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return suite
+
+
+def _no_progress_bars(ctx: AbstractDataContext) -> None:
+    # GX annotates the setting as a ProgressBarsConfig but reads it as a mapping (its config substitution
+    # walks a dict, not that object): the plain dict is kept, and only the type checker is told otherwise.
+    ctx.variables.progress_bars = cast("ProgressBarsConfig", {"globally": False, "metric_calculations": False})
 
 
 @functools.cache
-def _context():
+def _context() -> EphemeralDataContext:
     import great_expectations as gx
 
     ctx = gx.get_context(mode="ephemeral")
-    ctx.variables.progress_bars = {"globally": False, "metric_calculations": False}
+    _no_progress_bars(ctx)
     return ctx
 
 
 @functools.cache
-def _batch_definition():
+def _batch_definition() -> BatchDefinition[None]:
     source = _context().data_sources.add_pandas("govinfo_frames")
     return source.add_dataframe_asset("frame").add_batch_definition_whole_dataframe("whole")
 
 
 @functools.cache
-def load_suite(name: str):
+def load_suite(name: str) -> gx.ExpectationSuite:
     """The suite as a GX object; raises SuiteError when GX would silently drop an expectation."""
     import great_expectations as gx
     import great_expectations.exceptions as gx_exc
@@ -85,6 +99,18 @@ def notes_text(notes: Any) -> str:
     return str(notes or "")
 
 
+class Failure(TypedDict):
+    """One unmet expectation, as the checks report it."""
+
+    expectation: str
+    severity: str
+    kwargs: dict[str, Any]
+    notes: str
+    unexpected_count: int | None
+    examples: list[str]
+    error: str | None
+
+
 @dataclass
 class Validation:
     """What a suite found: overall success, whether a critical expectation failed, and the failures."""
@@ -94,8 +120,8 @@ class Validation:
     critical_failed: bool
     evaluated: int
     unsuccessful: int
-    failures: list[dict] = field(default_factory=list)
-    raw: Any = None
+    failures: list[Failure] = field(default_factory=list)
+    raw: ExpectationSuiteValidationResult | None = None  # None where GX was not needed (an empty frame)
 
     def summary(self) -> str:
         if self.success:
@@ -114,7 +140,7 @@ def _validate_empty(df: pd.DataFrame, name: str) -> Validation | None:
         e["type"].startswith("expect_table_") and e["type"] != "expect_table_columns_to_match_set" for e in raw
     ):
         return None
-    failures = []
+    failures: list[Failure] = []
     for e in raw:
         if e["type"] != "expect_table_columns_to_match_set":
             continue
@@ -146,12 +172,13 @@ def validate(df: pd.DataFrame, name: str, params: dict[str, Any] | None = None) 
         .get_batch(batch_parameters={"dataframe": df})
         .validate(suite, result_format="SUMMARY", expectation_parameters=params or {})
     )
-    failures = []
+    failures: list[Failure] = []
     critical = False
     for r in result.results:
         if r.success:
             continue
         cfg = r.expectation_config
+        assert cfg is not None  # set on every result of a suite's validation
         severity = str(getattr(cfg.severity, "value", cfg.severity) or "critical")
         raised = bool((r.exception_info or {}).get("raised_exception"))
         if severity == "critical" or raised:
@@ -180,7 +207,7 @@ def validate(df: pd.DataFrame, name: str, params: dict[str, Any] | None = None) 
     )
 
 
-def build_data_docs(frames: dict[str, tuple[pd.DataFrame, dict | None]], target: Path) -> Path:
+def build_data_docs(frames: dict[str, tuple[pd.DataFrame, dict[str, Any] | None]], target: Path) -> Path:
     """Validate each (suite → frame) with a checkpoint that writes GX Data Docs into ``target``.
 
     Runs in its own context, serially: Data Docs are not built inside the pipeline's checks.
@@ -190,7 +217,7 @@ def build_data_docs(frames: dict[str, tuple[pd.DataFrame, dict | None]], target:
 
     target.mkdir(parents=True, exist_ok=True)
     ctx = gx.get_context(mode="ephemeral")
-    ctx.variables.progress_bars = {"globally": False, "metric_calculations": False}
+    _no_progress_bars(ctx)
     ctx.add_data_docs_site(
         site_name="govinfo",
         site_config={

@@ -9,6 +9,7 @@ from govinfo_pipeline.store.audit import warehouse_audit
 from govinfo_pipeline.store.crossrules import copy_paste, cross_year
 from govinfo_pipeline.store.reader import grant_reader
 from govinfo_pipeline.store.schema import (
+    BATCH_TABLES,
     REPORT_TABLES,
     agencies,
     agency_aliases,
@@ -40,6 +41,7 @@ from govinfo_pipeline.store.views import view_sql
 from govinfo_pipeline.store.writes import account, assemble, chunks, existing_fingerprints, record_validation, write
 
 __all__ = [
+    "BATCH_TABLES",
     "LOCK_TIMEOUT_SECONDS",
     "REPORT_TABLES",
     "SchemaBehind",

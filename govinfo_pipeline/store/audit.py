@@ -5,25 +5,21 @@ from __future__ import annotations
 import pandas as pd
 import sqlalchemy as sa
 
+from govinfo_pipeline.store.schema import BATCH_TABLES, reports
+from govinfo_pipeline.store.writes import chunks
+
 
 def warehouse_audit(engine: sa.Engine, batch: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Per table: rows the facts stage produced for this batch, rows the warehouse holds, orphan rows."""
-    from govinfo_pipeline import store as wh
-
     ids = batch["reports"]["report_id"].tolist()
-    frames = {
-        "reports": "reports",
-        "report_cells": "cells",
-        "report_sections": "sections",
-        "report_prose_numbers": "claims",
-        "quality_results": "results",
-    }
     rows = []
     with engine.connect() as conn:
-        for table_name, frame in frames.items():
-            table = wh.metadata.tables[table_name]
+        for frame, table in BATCH_TABLES.items():
+            if frame == "rejections":  # keyed by file, not by report
+                continue
+            table_name = table.name
             stored = 0
-            for chunk in wh.chunks(ids, 1000):
+            for chunk in chunks(ids, 1000):
                 query = sa.select(sa.func.count()).select_from(table).where(table.c.report_id.in_(chunk))
                 if table_name == "quality_results":  # X1 and S1 are worked out in the warehouse, across reports
                     query = query.where(table.c.rule_id.not_in(["X1", "S1"]))
@@ -32,8 +28,8 @@ def warehouse_audit(engine: sa.Engine, batch: dict[str, pd.DataFrame]) -> pd.Dat
             if table_name != "reports":
                 orphans = conn.execute(
                     sa.select(sa.func.count())
-                    .select_from(table.outerjoin(wh.reports, wh.reports.c.report_id == table.c.report_id))
-                    .where(wh.reports.c.report_id.is_(None))
+                    .select_from(table.outerjoin(reports, reports.c.report_id == table.c.report_id))
+                    .where(reports.c.report_id.is_(None))
                 ).scalar_one()
             rows.append(
                 {

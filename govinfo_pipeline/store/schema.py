@@ -189,6 +189,15 @@ rejections = sa.Table(
 
 # child tables keyed by report_id
 REPORT_TABLES = (report_cells, report_sections, quality_results, prose_numbers, similarity, signatures)
+# The batch a run writes, frame by frame: which table each frame is written to (the one mapping between them).
+BATCH_TABLES = {
+    "reports": reports,
+    "cells": report_cells,
+    "sections": report_sections,
+    "claims": prose_numbers,
+    "results": quality_results,
+    "rejections": rejections,
+}
 
 
 def _q(engine: sa.Engine, name: str) -> str:

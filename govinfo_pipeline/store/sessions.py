@@ -140,8 +140,11 @@ def pg_lock(engine: sa.Engine, name: str, timeout: float = LOCK_TIMEOUT_SECONDS)
 
 
 @contextlib.contextmanager
-def open_warehouse(url: str, write: bool = False, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[sa.Engine]:
-    """An engine on the warehouse, its schema checked, safe beside other runs using the same warehouse.
+def open_warehouse(
+    url: str, write: bool = False, timeout: float = LOCK_TIMEOUT_SECONDS, check_schema: bool = True
+) -> Iterator[sa.Engine]:
+    """An engine on the warehouse, its schema checked (unless the caller checked it already), safe beside other
+    runs using the same warehouse.
 
     DuckDB: the whole session holds the file lock (one process at a time). PostgreSQL: the schema check
     (which re-creates the views) takes turns; with ``write`` the session also holds the writer lock, so
@@ -151,8 +154,9 @@ def open_warehouse(url: str, write: bool = False, timeout: float = LOCK_TIMEOUT_
     with duckdb_lock(url, timeout):
         engine = connect(url)
         try:
-            with pg_lock(engine, "schema", timeout):
-                ensure_schema(engine)
+            if check_schema:
+                with pg_lock(engine, "schema", timeout):
+                    ensure_schema(engine)
             with pg_lock(engine, "writer", timeout) if write else contextlib.nullcontext():
                 yield engine
         finally:

@@ -15,16 +15,13 @@ import sqlalchemy as sa
 from govinfo_pipeline import settings
 from govinfo_pipeline.store import failpoints
 from govinfo_pipeline.store.schema import (
+    BATCH_TABLES,
     REPORT_TABLES,
     _q,
     agencies,
     agency_aliases,
-    prose_numbers,
-    quality_results,
     rejections,
-    report_cells,
     report_history,
-    report_sections,
     reports,
     run_accounting,
     validations,
@@ -211,7 +208,7 @@ def write(engine: sa.Engine, batch: dict[str, pd.DataFrame], now: dt.datetime | 
     todo = reps[~reps["report_id"].isin(unchanged)]
     stats = {"reports_written": 0, "reports_unchanged": int(len(unchanged)), "rejections_written": 0}
 
-    tables = {"cells": report_cells, "sections": report_sections, "results": quality_results, "claims": prose_numbers}
+    tables = {name: BATCH_TABLES[name] for name in ("cells", "sections", "results", "claims")}
     # Each report's row positions, found once, so that a chunk's rows are taken without scanning the frame
     # (or copying it: a batch's cells are millions of rows).
     positions = {

@@ -21,14 +21,7 @@ INS = {
     "report_quality": ["facts", "report_quality"],
 }
 # warehouse table -> the batch frame it is written from
-TABLES = {
-    "reports": "reports",
-    "report_cells": "cells",
-    "report_sections": "sections",
-    "report_prose_numbers": "claims",
-    "quality_results": "results",
-    "rejections": "rejections",
-}
+TABLES = {table.name: frame for frame, table in wh.BATCH_TABLES.items()}
 
 
 @dg.multi_asset(
