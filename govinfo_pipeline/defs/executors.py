@@ -12,6 +12,9 @@ from running several years as separate runs at once; the executor decides where 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import cast
+
 import dagster as dg
 from dagster_celery import celery_executor
 
@@ -30,7 +33,7 @@ else:
     EXECUTORS["k8s"] = k8s_job_executor
 
 
-def _requirements(config: dict) -> list:
+def _requirements(config: Mapping[str, object]) -> Sequence[dg.ExecutorRequirement]:
     (name,) = config
     return [] if name == "in_process" else dg.multiple_process_executor_requirements()
 
@@ -54,11 +57,12 @@ if DEFAULT not in EXECUTORS:
 def govinfo_executor(init_context: dg.InitExecutorContext) -> dg.Executor:
     ((name, config),) = init_context.executor_config.items()
     target = EXECUTORS[name]
+    assert target.executor_creation_fn is not None  # each of EXECUTORS is made by @executor, with its function
     return target.executor_creation_fn(
         dg.InitExecutorContext(
             job=init_context.job,
             executor_def=target,
-            executor_config=config,
+            executor_config=cast(Mapping[str, object], config),  # the chosen executor's own config
             instance=init_context.instance,
         )
     )

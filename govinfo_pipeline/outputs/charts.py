@@ -179,7 +179,7 @@ def stacked_share_chart(
         x = plot_x
         for key, seg_label, colour in segments:
             v = shares.get(key)
-            if missing(v) or float(v) <= 0:
+            if v is None or missing(v) or float(v) <= 0:
                 continue
             w = float(v) * plot_w
             parts.append(

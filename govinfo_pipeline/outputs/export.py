@@ -13,6 +13,7 @@ import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 import pyarrow as pa
@@ -139,7 +140,7 @@ _DUCK_TYPES = {
 
 def _arrow_type(dialect: str, type_code: object) -> pa.DataType | None:
     if dialect == "postgresql":
-        return _PG_TYPES.get(type_code)  # type: ignore[arg-type]
+        return _PG_TYPES.get(cast(int, type_code))  # psycopg describes a column's type by its OID
     name = str(type_code).upper()
     if name.startswith("DECIMAL"):
         return pa.float64()

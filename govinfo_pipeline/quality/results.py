@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import pandas as pd
 
 from govinfo_pipeline.parse import codebook
@@ -28,7 +30,7 @@ def rule_level(rule_id: str) -> str:
     return codebook.rules().get(rule_id, {}).get("level", "warning")
 
 
-def result_frame(rows: list[dict] | pd.DataFrame) -> pd.DataFrame:
+def result_frame(rows: Sequence[Mapping[str, object]] | pd.DataFrame) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     for c in RESULT_COLUMNS:
         if c not in df:

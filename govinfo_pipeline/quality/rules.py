@@ -210,7 +210,9 @@ def _sum_rule(cells: pd.DataFrame, rule: SumRule) -> pd.DataFrame:
     return result_frame(out)
 
 
-def _domain_rule(cells: pd.DataFrame, rule_id: str, sections: tuple[str, ...], kinds: dict) -> pd.DataFrame:
+def _domain_rule(
+    cells: pd.DataFrame, rule_id: str, sections: tuple[str, ...], kinds: dict[tuple[str, str], str]
+) -> pd.DataFrame:
     """Cells must be numbers of the right kind: counts integers >= 0, changes integers, money >= 0."""
     d = cells[cells["section"].isin(sections)]
     if d.empty:
@@ -353,7 +355,7 @@ _UNIT_FACTOR = {"元": 1.0, "万元": 1e4, "亿元": 1e8}
 _MAX_PLAUSIBLE_YUAN = 1e11  # 1000亿元: more than any single body's procurement or fees
 
 
-def _money(cells: pd.DataFrame, kinds: dict) -> pd.DataFrame:
+def _money(cells: pd.DataFrame, kinds: dict[tuple[str, str], str]) -> pd.DataFrame:
     """X7: money cells carry a unit, and their amount is plausible once the unit is applied."""
     is_money = pd.Series(
         [kinds.get((s, c)) == "money" for s, c in zip(cells["section"], cells["col"], strict=True)],

@@ -11,8 +11,10 @@ from __future__ import annotations
 import re
 import unicodedata
 import zlib
+from typing import cast
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 N_HASHES = 64
@@ -32,12 +34,16 @@ def normalise(text: str) -> str:
     return _DIGITS.sub("#", _SPACE.sub("", unicodedata.normalize("NFKC", text or "")))
 
 
-def signature(text: str, k: int = 4) -> np.ndarray | None:
+# A MinHash signature: N_HASHES 61-bit hashes.
+Signature = npt.NDArray[np.uint64]
+
+
+def signature(text: str, k: int = 4) -> Signature | None:
     """MinHash signature of the text's character k-grams (None for prose too short to judge)."""
     return signatures([text], k)[0]
 
 
-def signatures(texts: list[str], k: int = 4) -> list[np.ndarray | None]:
+def signatures(texts: list[str], k: int = 4) -> list[Signature | None]:
     """``signature`` of each text, worked out for all of them at once with numpy.
 
     A k-gram's hash is zlib.crc32 of its UTF-8 bytes, as it was when signatures were first stored. CRC-32 is
@@ -46,7 +52,7 @@ def signatures(texts: list[str], k: int = 4) -> list[np.ndarray | None]:
     gram instead of encoding and hashing each one in Python."""
     normal = [normalise(t) for t in texts]
     judged = [i for i, t in enumerate(normal) if len(t) >= _MIN_PROSE]
-    out: list[np.ndarray | None] = [None] * len(texts)
+    out: list[Signature | None] = [None] * len(texts)
     if not judged:
         return out
     points = [np.frombuffer(normal[i].encode("utf-32-le"), dtype=np.uint32) for i in judged]
@@ -111,7 +117,7 @@ def _zero_crc(most: int) -> np.ndarray:
     return np.array([zlib.crc32(bytes(n)) for n in range(most + 1)], dtype=np.uint32)
 
 
-def score(a: np.ndarray, b: np.ndarray) -> float:
+def score(a: Signature, b: Signature) -> float:
     return float((a == b).mean())
 
 
@@ -122,7 +128,7 @@ def compare(reports: pd.DataFrame) -> pd.DataFrame:
 
 
 def compare_signed(
-    reports: pd.DataFrame, sigs: dict[str, np.ndarray | None], focus: set[str] | None = None
+    reports: pd.DataFrame, sigs: dict[str, Signature | None], focus: set[str] | None = None
 ) -> pd.DataFrame:
     """Pairs worth reporting among ``reports`` (report_id, agency_id, report_year), given their signatures.
 
@@ -136,7 +142,7 @@ def compare_signed(
     if signed.empty:
         return pd.DataFrame(columns=columns).astype({"score": float})
     ids = signed["report_id"].to_numpy(dtype=object)
-    matrix = np.vstack([sigs[r] for r in ids])
+    matrix = np.vstack(cast("list[Signature]", [sigs[r] for r in ids]))  # signed: not one of them is None
     in_focus = None if focus is None else signed["report_id"].isin(focus).to_numpy()
     row_of = pd.Series(np.arange(len(signed)), index=signed["report_id"])
     parts = []

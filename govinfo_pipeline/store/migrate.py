@@ -30,7 +30,9 @@ def _config(connection: sa.Connection | None = None) -> Config:
 
 
 def head() -> str:
-    return ScriptDirectory.from_config(_config()).get_current_head()
+    revision = ScriptDirectory.from_config(_config()).get_current_head()
+    assert revision is not None  # the package ships its migrations: there is always a head
+    return revision
 
 
 def current(engine: sa.Engine) -> str | None:

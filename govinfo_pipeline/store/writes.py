@@ -39,6 +39,7 @@ def _bulk_insert(conn: sa.Connection, table: sa.Table, df: pd.DataFrame) -> None
     name = conn.dialect.name
     if name == "duckdb":
         duck = conn.connection.driver_connection
+        assert duck is not None  # a connection in use has its DBAPI connection
         view = f"_govinfo_insert_{table.name}"
         duck.register(view, df)
         try:
@@ -49,7 +50,9 @@ def _bulk_insert(conn: sa.Connection, table: sa.Table, df: pd.DataFrame) -> None
     elif name == "postgresql":
         quoted = ", ".join(_q(conn.engine, c) for c in cols)
         records = df.astype(object).where(df.notna(), None).itertuples(index=False, name=None)
-        with conn.connection.driver_connection.cursor() as cur:
+        pg = conn.connection.driver_connection
+        assert pg is not None  # a connection in use has its DBAPI connection
+        with pg.cursor() as cur:
             with cur.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
                 for rec in records:
                     copy.write_row(rec)

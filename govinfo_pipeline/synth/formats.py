@@ -23,6 +23,7 @@ import html
 import io
 import re
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 FORMATS = ("txt", "html", "docx", "pdf")
@@ -183,7 +184,7 @@ def _pdf_styles():
     return prose, cell
 
 
-def _col_widths(width: int) -> list[float]:
+def _col_widths(width: int) -> Sequence[float]:
     if width == 10:  # the application table: three label columns, seven applicant columns
         return [34, 34, 117] + [38] * 7
     if width <= 5:  # the proactive tables: a label column and the counts
@@ -205,8 +206,9 @@ def to_pdf(blocks: list[Block]) -> bytes:
     story = []
     for b in blocks:
         if b.rows is None:
-            if (b.text or "").strip():
-                story.append(para(b.text.strip(), prose))
+            prose_text = (b.text or "").strip()
+            if prose_text:
+                story.append(para(prose_text, prose))
             continue
         width = _width(b.rows)
         data, style = [], [("GRID", (0, 0), (-1, -1), 0.5, colors.black), ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]

@@ -408,15 +408,15 @@ def _money(rng: random.Random, kind: str, zero: _Cell) -> tuple[_Cell, bool]:
             return (zero[0], zero[1], "万元", NUMBER), False
         return zero, False
     if kind == "fee":  # header says 万元
-        wan = rng.randint(1, 99999)
-        s = f"{wan // 100}.{wan % 100:02d}".rstrip("0").rstrip(".")
+        hundredths = rng.randint(1, 99999)  # of a 万元
+        s = f"{hundredths // 100}.{hundredths % 100:02d}".rstrip("0").rstrip(".")
         r = rng.random()
         if r < 0.8:
             return (s, float(s), "万元", NUMBER), False
         if r < 0.9:
             return (s + "万元", float(s), "万元", NUMBER), False
-        yuan = str(wan * 100)
-        return (yuan + "元", float(yuan), "元", NUMBER), False
+        fee_yuan = str(hundredths * 100)
+        return (fee_yuan + "元", float(fee_yuan), "元", NUMBER), False
     tenths = rng.randint(1, 500000)
     wan = f"{tenths // 10}.{tenths % 10}" if tenths % 10 else str(tenths // 10)
     r = rng.random()

@@ -39,7 +39,7 @@ def normalized(context: dg.AssetExecutionContext, raw_files: pd.DataFrame, wareh
     tables["prose_numbers"] = tables.pop("claims")
     for name in OUTS:
         df = tables[name]
-        meta = {"dagster/row_count": len(df)}
+        meta: dict[str, dg.MetadataValue | int] = {"dagster/row_count": len(df)}
         if name == "reports" and not df.empty:
             meta["by_parse_status"] = dg.MetadataValue.json(df["parse_status"].value_counts().to_dict())
             meta["by_template"] = dg.MetadataValue.json(df["template_version"].value_counts().to_dict())
