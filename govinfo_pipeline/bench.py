@@ -113,6 +113,7 @@ def _run_cli(
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
     sampler.stop()
+    assert proc.stdout is not None and proc.stderr is not None  # both piped
     out, err = proc.stdout.read(), proc.stderr.read()
     proc.returncode = os.waitstatus_to_exitcode(status)
     memory: dict = {"largest_process_rss_mb": round(usage.ru_maxrss / 1024, 1), "samples": sampler.samples}

@@ -7,7 +7,7 @@ from types import ModuleType
 
 from govinfo_pipeline import settings
 
-RUN_FLAGS = [
+RUN_FLAGS: list[tuple[str, dict]] = [
     ("--input", {"help": f"folder of raw reports (default: data/raw, or ${settings.ENV_INPUT})"}),
     ("--warehouse", {"help": f"SQLAlchemy URL (default: DuckDB under data/, or ${settings.ENV_WAREHOUSE})"}),
     ("--year", {"type": int, "help": "only the reports of this year"}),

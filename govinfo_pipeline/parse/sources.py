@@ -8,6 +8,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import pandas as pd
 
@@ -71,7 +72,7 @@ def discover(input_dir: Path, only: list[str] | None = None) -> list[SourceFile]
     return found
 
 
-def _walk_order(f: SourceFile) -> tuple:
+def _walk_order(f: SourceFile) -> tuple[tuple[int, str], ...]:
     """The walk's order: a folder's files (sorted), then its subfolders (sorted), depth first."""
     *folders, name = f.rel.split("/")
     return (*((1, d) for d in folders), (0, name))
@@ -139,7 +140,7 @@ HEAD_BYTES = 16 * 1024  # enough for the 4,000 characters year_hint reads, in an
 BINARY_MAGIC = (b"%PDF-", b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
 
 
-def read_manifest(input_dir: Path) -> dict[str, dict]:
+def read_manifest(input_dir: Path) -> dict[str, dict[str, Any]]:
     """``manifest.csv`` beside the files (path, agency, region, year, source_url), by relative path.
 
     Paths are confined to the input folder: an absolute path or one climbing out with ``..`` is ignored.
@@ -149,7 +150,7 @@ def read_manifest(input_dir: Path) -> dict[str, dict]:
         return {}
     import csv
 
-    out: dict[str, dict] = {}
+    out: dict[str, dict[str, Any]] = {}
     with path.open(encoding="utf-8-sig", newline="") as fh:
         for row in csv.DictReader(fh):
             rel = (row.get("path") or "").strip().replace("\\", "/")
@@ -166,7 +167,11 @@ def read_manifest(input_dir: Path) -> dict[str, dict]:
     return out
 
 
-def held_by_path(held: pd.DataFrame | None) -> dict[str, tuple]:
+# path -> (size, mtime_ns, sha256, year, format) of the report the warehouse holds for the file
+Fingerprint = tuple[int, int, str, int | None, str | None]
+
+
+def held_by_path(held: pd.DataFrame | None) -> dict[str, Fingerprint]:
     """Reports the warehouse holds from this parser version: path -> (size, mtime_ns, sha256, year, format)."""
     if held is None or held.empty or "source_mtime_ns" not in held:
         return {}
@@ -188,7 +193,7 @@ def held_by_path(held: pd.DataFrame | None) -> dict[str, tuple]:
 def read_files(
     files: list[SourceFile],
     max_bytes: int = DEFAULT_MAX_BYTES,
-    manifest: dict[str, dict] | None = None,
+    manifest: dict[str, dict[str, Any]] | None = None,
     held: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Hash each file and tell its format by content: PDF and DOCX are kept as bytes; text, HTML and
@@ -196,11 +201,13 @@ def read_files(
 
     A file the warehouse already holds (``held``: same path, size and modification time, same parser
     version) is not read again: it is marked ``unchanged`` with its stored hash and year, ``read`` False."""
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     manifest = manifest or {}
     known = held_by_path(held)
     for f in files:
-        row = {c: None for c in RAW_COLUMNS} | {"source_path": f.rel, "read": False} | manifest.get(f.rel, {})
+        row: dict[str, Any] = (
+            {c: None for c in RAW_COLUMNS} | {"source_path": f.rel, "read": False} | manifest.get(f.rel, {})
+        )
         rows.append(row)
         if f.reject:
             row["reason"], row["detail"] = f.reject

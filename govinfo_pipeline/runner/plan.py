@@ -87,7 +87,7 @@ class RunPlan:
         out: dict[int, list[str]] = {}
         for f in self.files:
             year = self.years[f.rel]
-            out.setdefault(year if valid_year(year) else last_year(), []).append(f.rel)
+            out.setdefault(year if year is not None and valid_year(year) else last_year(), []).append(f.rel)
         return out
 
     def part(self, batch: Batch) -> RunPlan:
