@@ -391,7 +391,7 @@ def test_data_dictionary(duck_url, tmp_path):
     assert cells.loc["review_litigation.litigation_direct.pending", "col_label"] == "尚未审结"
     assert (cells["templates"].str.len() > 0).all() and (cells["row_label"].str.len() > 0).all()
     rules = d[d["entry"] == "rule"].set_index("code")
-    assert set(codebook.rules()) | {"K1", "K2"} == set(rules.index)
+    assert set(codebook.rules()) | {"K0", "K1", "K2"} == set(rules.index)
     assert (rules.loc["B2", "level"], rules.loc["T1", "level"], rules.loc["K1", "level"]) == (
         "error",
         "warning",

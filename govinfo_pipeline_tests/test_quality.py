@@ -181,5 +181,5 @@ def test_blanking_a_table(tmp_path):
 
 
 def test_rule_ids_are_in_the_codebook(sample_results):
-    assert set(sample_results["rule_id"]) <= set(codebook.rules()) | {"K1", "K2"}
+    assert set(sample_results["rule_id"]) <= set(codebook.rules()) | {"K0", "K1", "K2"}
     assert set(RESULT_COLUMNS) <= set(sample_results.columns)

@@ -61,7 +61,7 @@ def test_suite_value_sets_follow_the_codebook():
     assert set(codes) == {f"{s}.{r}.{c}" for s, r, c in codebook.cell_codes()}
     facts = gx.read_suite_json("facts_rule_results")
     ids = next(e["kwargs"]["value_set"] for e in facts["expectations"] if e["kwargs"].get("column") == "rule_id")
-    assert set(ids) == set(codebook.rules()) | {"K1", "K2", "S1"}
+    assert set(ids) == set(codebook.rules()) | {"K0", "K1", "K2", "S1"}
 
 
 @pytest.fixture(scope="module")

@@ -60,6 +60,7 @@ CHUNK_ROWS = 200_000
 EXTRA_RULES = {
     "K1": {"level": "warning", "text": "a table left entirely blank: incomplete, not zero"},
     "K2": {"level": "warning", "text": "cells missing from the report altogether (cell_status 'absent')"},
+    "K0": {"level": "warning", "text": "the report's tables were read (a report whose parse failed cannot pass)"},
 }
 
 DICTIONARY_COLUMNS = [

@@ -59,6 +59,7 @@ MAX_BARS = 40  # agencies per chart; the scorecard lists them all
 EXTRA_RULE_TEXT = {
     "K1": "a table left entirely blank: incomplete, not zero",
     "K2": "cells missing from the report altogether",
+    "K0": "the report's tables could not be read",
 }
 
 

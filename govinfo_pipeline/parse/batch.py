@@ -6,6 +6,7 @@ One bad file never stops a batch: it becomes a rejection record with its reason.
 from __future__ import annotations
 
 import operator
+import re
 import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -15,7 +16,8 @@ import pandas as pd
 
 from govinfo_pipeline import settings
 from govinfo_pipeline.parse import agencies, frames, readers
-from govinfo_pipeline.parse.report import PARSER_VERSION, parse_layout
+from govinfo_pipeline.parse.layout import Layout, read_layout
+from govinfo_pipeline.parse.report import PARSER_VERSION, ParsedReport, parse_layout
 from govinfo_pipeline.parse.tables import CellRecord
 
 _T = TypeVar("_T")
@@ -127,6 +129,41 @@ def _rejection(r: RawRow, reason: str, detail: str | None, duplicate_of: str | N
     }
 
 
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _read_and_parse(r: RawRow) -> tuple[Layout, ParsedReport]:
+    """The file's Layout and parse. A reader that breaks down on a decoded file does not lose the report: the
+    text is read as plain text instead (markup stripped), and a parse that breaks down keeps the prose; either
+    way the exception is in the notes and the report is not 'parsed'."""
+    text = r.text if r.source_format == "text" else None
+    try:
+        layout = readers.read_any(r.text, r.blob, r.source_format)
+    except readers.Unreadable:
+        raise
+    except Exception as exc:
+        if r.text is None:
+            raise
+        plain = _TAG.sub("\n", r.text) if r.source_format == "html" else r.text
+        layout = read_layout(plain)
+        layout.source_format = r.source_format
+        layout.notes.append(
+            f"the {r.source_format} reader failed ({type(exc).__name__}: {exc}); the file was read as plain text"
+        )
+        text = plain
+    try:
+        parsed = parse_layout(layout, text)
+    except Exception as exc:
+        if r.text is None:
+            raise
+        note = f"the report could not be parsed ({type(exc).__name__}: {exc}); its prose is kept"
+        prose = "\n".join(line for _, line in layout.prose)
+        parsed = ParsedReport(None, None, "unknown", None, "failed", prose, [], [], [*layout.notes, note], [])
+    if parsed.parse_status == "parsed" and any("reader failed" in n for n in layout.notes):
+        parsed.parse_status = "partial"
+    return layout, parsed
+
+
 def _parse_rows(rows: list[RawRow]) -> dict[str, pd.DataFrame]:
     """Parse decoded files (raw rows, distinct content) into report, cell, section, claim and rejection frames."""
     reports: list[dict[str, object]] = []
@@ -137,12 +174,11 @@ def _parse_rows(rows: list[RawRow]) -> dict[str, pd.DataFrame]:
     for r in rows:
         rid = report_id_for(r.source_sha256)
         try:
-            layout = readers.read_any(r.text, r.blob, r.source_format)
-            parsed = parse_layout(layout, r.text if r.source_format == "text" else None)
+            layout, parsed = _read_and_parse(r)
         except readers.Unreadable as exc:
             rejected.append(_rejection(r, exc.reason, exc.detail))
             continue
-        except Exception as exc:  # a parser bug must not stop the other reports
+        except Exception as exc:  # nothing could be read at all (a binary file whose reader broke down)
             rejected.append(_rejection(r, "parse_error", f"{type(exc).__name__}: {exc}"))
             continue
         if (

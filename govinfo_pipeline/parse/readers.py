@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import itertools
-import json
 import re
 import zipfile
 from typing import TYPE_CHECKING, Any
@@ -55,7 +54,13 @@ _BLOCK_TAGS = {
 }
 _CHROME_TAGS = ("script", "style", "noscript", "nav", "iframe", "select", "button", "form", "head")
 _HTML_HINT = re.compile(r"<(?:!doctype\s+html|html|body|table|div|p)\b", re.I)
-_JS_STRING = re.compile(r'"((?:[^"\\]|\\.)*<table(?:[^"\\]|\\.)*)"', re.S)
+_JS_STRING = re.compile(r'"((?:[^"\\]|\\.)*<table(?:[^"\\]|\\.)*)"|\'((?:[^\'\\]|\\.)*<table(?:[^\'\\]|\\.)*)\'', re.S)
+# Markup saved out of a JavaScript string, its attribute quotes still escaped: <td rowspan=\"5\">
+_ESCAPED_MARKUP = re.compile(r'<(?:table|tr|td|th|p|div|span)\b[^<>]*=\\["\']', re.I)
+_SCRIPTS = re.compile(r"<script\b.*?</script\s*>", re.S | re.I)
+_JS_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|.)", re.S)
+_JS_SIMPLE = {"n": "\n", "r": "\r", "t": "\t", "b": "", "f": "", "v": "", "0": ""}
+MAX_SPAN = 1000  # a rowspan or colspan beyond this is not a table a person made
 _MD_ROW = re.compile(r"^[^\S\n]*\|", re.M)  # a line whose first non-blank character is "|"
 _TITLE_HINT = re.compile(r"(?:19|20)\d{2}\s*年")
 
@@ -161,9 +166,30 @@ def _report_tables(root: _Element) -> list[_Element]:
     return [t for t in root.iter("table") if not list(t.iter("table"))[1:]]
 
 
+def js_unescape(text: str) -> str:
+    """The value of a JavaScript string literal's body: ``\\"``, ``\\n``, ``\\uXXXX`` and the rest undone."""
+
+    def one(m: re.Match[str]) -> str:
+        esc = m.group(1)
+        if len(esc) > 1:
+            return chr(int(esc[1:], 16))
+        return _JS_SIMPLE.get(esc, esc)
+
+    # \\uD83D\\uDE00 pairs become one character; a lone surrogate (no character at all) becomes U+FFFD
+    return _JS_ESCAPE.sub(one, text).encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _span(value: str | None) -> int:
+    """A rowspan/colspan as written (``5``, ``"5"``, ``\\"5\\"``, junk): its digits, 1 without, at most MAX_SPAN."""
+    m = re.search(r"\d+", value or "")
+    return max(1, min(int(m.group()) if m else 1, MAX_SPAN))
+
+
 def read_html(text: str) -> Layout:
     import lxml.html
 
+    if _ESCAPED_MARKUP.search(_SCRIPTS.sub("", text)):  # the page is a JS string's body: undo its escapes first
+        text = js_unescape(text)
     doc = lxml.html.fromstring(text) if text.strip() else None
     if doc is None:
         return Layout(source_format="html")
@@ -179,11 +205,7 @@ def read_html(text: str) -> Layout:
         for script in doc.iter("script"):
             m = _JS_STRING.search(script.text or "")
             if m:
-                try:
-                    body = json.loads(f'"{m.group(1)}"')
-                except json.JSONDecodeError:
-                    body = m.group(1).encode().decode("unicode_escape", errors="ignore")
-                root = lxml.html.fromstring(body)
+                root = lxml.html.fromstring(js_unescape(m.group(1) if m.group(1) is not None else m.group(2)))
                 break
     for bad in list(root.iter(*_CHROME_TAGS)):
         bad.drop_tree()
@@ -194,7 +216,7 @@ def read_html(text: str) -> Layout:
         for tr in table.iter("tr"):
             rows.append(
                 [
-                    (_cell_text(td), int(td.get("rowspan") or 1), int(td.get("colspan") or 1))
+                    (_cell_text(td), _span(td.get("rowspan")), _span(td.get("colspan")))
                     for td in tr
                     if td.tag in ("td", "th")
                 ]

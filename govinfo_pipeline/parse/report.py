@@ -9,9 +9,9 @@ from typing import TypedDict
 from govinfo_pipeline.parse import codebook
 from govinfo_pipeline.parse.layout import HEADING, Layout, read_layout
 from govinfo_pipeline.parse.prose import NO_APPLICATIONS_FIGURE, find_claims, says_no_applications
-from govinfo_pipeline.parse.tables import CellRecord, core, detect_template, norm, read_tables
+from govinfo_pipeline.parse.tables import CellRecord, core, detect_template, norm, read_tables, unread_tables
 
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"  # 2: a reader or table that breaks no longer loses the report; HTML inside JS strings
 
 _NUMERALS = (
     {c: i for i, c in enumerate("一二三四五六", start=1)}
@@ -167,7 +167,10 @@ def parse_layout(layout: Layout, text: str | None = None) -> ParsedReport:
         status = "failed"
         notes.append("no national table found: template unknown, prose kept")
     else:
-        tables = read_tables(template, layout.groups)
+        try:
+            tables = read_tables(template, layout.groups)
+        except Exception as exc:  # what else was read (metadata, sections, prose figures) is kept
+            tables = unread_tables(template, f"the tables could not be read ({type(exc).__name__}: {exc})")
         cells = tables.cells
         notes.extend(tables.notes)
         missing = tables.unread_rows or any(
@@ -182,11 +185,14 @@ def parse_layout(layout: Layout, text: str | None = None) -> ParsedReport:
         notes.append("agency name not found in title or opening prose")
     if year is None:
         notes.append("report year not found")
+    try:
+        found_claims, none_received = find_claims(layout.prose), says_no_applications(layout.prose)
+    except Exception as exc:  # the prose figures are lost, not the report
+        found_claims, none_received = [], None
+        notes.append(f"the figures quoted in the prose could not be read ({type(exc).__name__}: {exc})")
     claims: list[ClaimRecord] = [
-        {"figure": c.target, "value": c.value, "phrase": c.phrase, "source_line": c.line}
-        for c in find_claims(layout.prose)
+        {"figure": c.target, "value": c.value, "phrase": c.phrase, "source_line": c.line} for c in found_claims
     ]
-    none_received = says_no_applications(layout.prose)
     if none_received:
         claims.append(
             {

@@ -237,6 +237,14 @@ def _review_row(result: TableResult, template: str, groups: list[list[Cell]]) ->
         result.found_tables.add("review_litigation")
 
 
+def unread_tables(template: str, why: str) -> TableResult:
+    """Every cell of ``template`` absent, with the reason: what a report whose tables could not be read holds."""
+    result = TableResult(notes=[why])
+    for spec in codebook.cells(template):
+        _emit(result, spec, None)
+    return result
+
+
 def read_tables(template: str, groups: list[list[Cell]]) -> TableResult:
     """All cells of ``template`` from the row groups; cells not found are 'absent'."""
     result = TableResult()
@@ -247,10 +255,27 @@ def read_tables(template: str, groups: list[list[Cell]]) -> TableResult:
             review_start -= 1
     pro_end = app_start if app_start is not None else review_start if review_start is not None else len(groups)
     app_end = review_start if review_start is not None else len(groups)
-    _labelled_rows(result, template, "proactive", groups[:pro_end])
-    _labelled_rows(result, template, "application", groups[app_start:app_end] if app_start is not None else [])
-    _review_row(result, template, groups[review_start:] if review_start is not None else [])
-    missing = [s for s in codebook.SECTIONS if s not in result.found_tables]
+    regions = {
+        "proactive": groups[:pro_end],
+        "application": groups[app_start:app_end] if app_start is not None else [],
+        "review_litigation": groups[review_start:] if review_start is not None else [],
+    }
+    for section, rows in regions.items():
+        before = len(result.cells)
+        try:
+            if section == "review_litigation":
+                _review_row(result, template, rows)
+            else:
+                _labelled_rows(result, template, section, rows)
+        except Exception as exc:  # a reader bug in one table must not lose the others: that table is unread
+            del result.cells[before:]
+            result.found_tables.discard(section)
+            for spec in codebook.cells(template):
+                if spec.section == section:
+                    _emit(result, spec, None)  # absent: K2 says so, and the report is not 'parsed'
+            result.unread_rows.append(section)
+            result.notes.append(f"{section}: the table could not be read ({type(exc).__name__}: {exc})")
+    missing = [s for s in codebook.SECTIONS if s not in result.found_tables and s not in result.unread_rows]
     for s in missing:
         result.notes.append(f"{s}: table not found")
     assert all(c["cell_status"] == ABSENT or c["raw_text"] is not None for c in result.cells)

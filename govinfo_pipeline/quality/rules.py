@@ -420,6 +420,7 @@ def evaluate(reports: pd.DataFrame, cells: pd.DataFrame, claims: pd.DataFrame | 
         _domain_rule(cells, "C4", ("review_litigation",), kinds),
         _domain_rule(cells, "A0", ("proactive",), kinds),
         _template_year(reports),
+        _tables_read(reports),
         _completeness(cells),
         _money(cells, kinds),
     ]
@@ -435,6 +436,31 @@ def evaluate(reports: pd.DataFrame, cells: pd.DataFrame, claims: pd.DataFrame | 
     out["expected"] = pd.to_numeric(out["expected"], errors="coerce")
     out["observed"] = pd.to_numeric(out["observed"], errors="coerce")
     return out
+
+
+def _tables_read(reports: pd.DataFrame) -> pd.DataFrame:
+    """K0: the report's tables were read. A report whose parse failed (no national table found, or a reader
+    that broke down) has nothing the other rules could check, so it must not pass."""
+    if reports.empty or "parse_status" not in reports:
+        return result_frame([])
+    failed = reports["parse_status"].eq("failed").to_numpy()
+    k0 = pd.DataFrame(
+        {
+            "report_id": reports["report_id"].to_numpy(),
+            "rule_id": "K0",
+            "level": "warning",
+            "passed": ~failed,
+            "outcome": np.where(failed, "fail", "pass"),
+            "subject": "tables",
+            "operands": "parse_status",
+            "message": np.where(
+                failed,
+                "K0: the report's tables could not be read (parse_status failed; see parse_notes): nothing was checked",
+                "K0: the report's tables were read",
+            ),
+        }
+    )
+    return result_frame(k0)
 
 
 def quality_status(results: pd.DataFrame, report_ids: pd.Series) -> pd.Series:
