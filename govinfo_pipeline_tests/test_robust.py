@@ -129,3 +129,34 @@ def test_a_report_inside_a_javascript_string_reads_as_the_original(tmp_path, dam
     assert out["rejections"].empty and len(out["reports"]) == 4
     got = synth.compare(oracle, out["cells"], facts["results"])
     assert got["cells_correct"] == got["cells_expected"], got
+
+
+def _yangshe_with_head(head: str) -> str:
+    """杨舍镇's report with its two title lines replaced by ``head``."""
+    text = (SAMPLES / YANGSHE).read_text(encoding="utf-8")
+    return text.replace("杨舍镇2020年度政府信息公开工作\n年度报告\n", head, 1)
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        "标题：杨舍镇2020年度政府信息公开工作年度报告\n",  # a crawler's label before the title
+        "正文\n【字体：大 中 小】\n发布时间：2021-01-20\n杨舍镇2020年度政府信息公开工作年度报告\n",  # page furniture
+    ],
+    ids=["crawler_label", "page_furniture"],
+)
+def test_the_agency_comes_from_the_title_without_labels_or_furniture(head):
+    from govinfo_pipeline.parse.report import parse_report
+
+    parsed = parse_report(_yangshe_with_head(head))
+    assert (parsed.agency_name, parsed.report_year, parsed.template_version) == ("杨舍镇", 2020, "2019")
+
+
+def test_the_agency_is_never_the_body_of_a_contact_sentence():
+    from govinfo_pipeline.parse.report import parse_report
+
+    text = _yangshe_with_head(
+        "2020年度政府信息公开工作年度报告\n\n"
+        "对本报告如有疑问，可在工作日与杨舍镇党政办公室以来电方式联系。2020年，杨舍镇坚持依法公开。\n"
+    )
+    assert parse_report(text).agency_name == "杨舍镇"

@@ -39,6 +39,14 @@ _AGENCY_IN_BODY = re.compile(
     r"(?:在|认真|坚持|不断|始终|按照|根据|深入|全面|紧紧|围绕|切实|进一步|政府|以|共|严格)"
 )
 _NOT_AGENCY = ("本机关", "我区", "我镇", "我局", "全区", "全市", "全镇", "本单位")
+# A portal's or crawler's label before the title ("标题：…"), and page furniture that is no part of it.
+_TITLE_LABEL = re.compile(r"^\s*(?:文章)?(?:标题|题目|名称)\s*[:：]\s*")
+_PAGE_FURNITURE = re.compile(
+    r"^\s*(?:正文|打印|关闭|打印本页|关闭窗口|【?字[体号][:：]?\s*[大中小\s]*】?|"
+    r"(?:来源|信息来源|发布(?:日期|时间|机构)|发文机关|索引号|作者|浏览次数|点击(?:数|率)|访问量|分类|文号)\s*[:：].*)\s*$"
+)
+# A sentence that names a body to contact, not the body that reports ("请与区政府办公室联系").
+_CONTACT = re.compile(r"请与|联系|咨询|电话|地址|邮箱|邮编|传真")
 
 
 @dataclass
@@ -109,12 +117,20 @@ def find_sections(layout: Layout) -> tuple[str, list[Section]]:
 def find_title(layout: Layout) -> str | None:
     """The opening short lines before any prose, joined (titles are often split over lines)."""
     parts: list[str] = []
-    for _, line in layout.prose[:TITLE_LINES]:
-        text = line.strip()
+    lines = [line for _, line in layout.prose[: TITLE_LINES * 3] if not _PAGE_FURNITURE.match(line)][:TITLE_LINES]
+    for line in lines:
+        text = _TITLE_LABEL.sub("", line.strip())
         if len(text) > _TITLE_MAX or text.endswith(("。", "：", ":")) or _is_heading(line):
             break
         parts.append(text)
     return "".join(parts) or None
+
+
+def _sentence(text: str, start: int, end: int) -> str:
+    """The sentence of ``text`` around ``start``..``end``."""
+    left = max(text.rfind(p, 0, start) for p in "。；;\n")
+    right = min((i for i in (text.find(p, end) for p in "。；;\n") if i >= 0), default=len(text))
+    return text[left + 1 : right]
 
 
 def find_year(title: str | None, text: str) -> int | None:
@@ -130,16 +146,18 @@ def find_year(title: str | None, text: str) -> int | None:
 def find_agency(title: str | None, preamble: str, sections: list[Section]) -> str | None:
     """The reporting body: what the title puts before the year, else the first body named in the prose."""
     if title:
+        title = _TITLE_LABEL.sub("", title)
         m = _YEAR.search(title)
         head = title[: m.start()] if m else ""
         head = head.strip(" 　:：,，")
-        if len(core(head)) >= 2:
+        if len(core(head)) >= 2 and not _CONTACT.search(head):
             return head
     opening = preamble + "\n" + (sections[0].body_text[:500] if sections else "")
     for m in _AGENCY_IN_BODY.finditer(opening):
         name = m.group(1)
-        if not any(name.startswith(x) for x in _NOT_AGENCY):
-            return name
+        if any(name.startswith(x) for x in _NOT_AGENCY) or _CONTACT.search(_sentence(opening, *m.span(1))):
+            continue
+        return name
     return None
 
 
