@@ -160,3 +160,19 @@ def test_the_agency_is_never_the_body_of_a_contact_sentence():
         "对本报告如有疑问，可在工作日与杨舍镇党政办公室以来电方式联系。2020年，杨舍镇坚持依法公开。\n"
     )
     assert parse_report(text).agency_name == "杨舍镇"
+
+
+def test_a_row_label_that_lost_characters_keeps_its_row(sample_dir):
+    path = sample_dir / YANGSHE
+    text = path.read_text(encoding="utf-8")
+    assert "\t2.其他法律行政法规禁止公开\n" in text
+    path.write_text(text.replace("\t2.其他法律行政法规禁止公开\n", "\t2.其他法律行政止公开\n"), encoding="utf-8")
+    for f in sample_dir.iterdir():
+        if f.name != YANGSHE:
+            f.unlink()
+    out, _ = _parse(sample_dir)
+    cells = _cells_of(out, YANGSHE)
+    want = expected_cells(expected_reports()[YANGSHE])
+    row = [k for k in want if k[1] == "denied_prohibited_by_law"]
+    assert len(row) == 7 and all(_equal(cells, k, want[k]) for k in row)
+    assert out["reports"]["parse_status"].tolist() == ["parsed"]

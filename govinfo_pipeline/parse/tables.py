@@ -108,6 +108,18 @@ def _label_matches(cell_text: str, label: str, aliases: tuple[str, ...] = ()) ->
     return False
 
 
+def _is_subsequence(short: str, long: str) -> bool:
+    chars = iter(long)
+    return all(ch in chars for ch in short)
+
+
+def _label_nearly_matches(cell_text: str, label: str) -> bool:
+    """A label whose text layer dropped characters (``其他法律行政止公开`` for ``其他法律行政法规禁止公开``): what
+    is left stands in the template's label in order, and is most of it."""
+    c, target = core(cell_text), core(label)
+    return len(c) >= 6 and len(c) < len(target) and 4 * len(c) >= 3 * len(target) and _is_subsequence(c, target)
+
+
 def _is_value_like(cell: Cell) -> bool:
     return cell.flag == "unsplittable" or parse_cell(cell.raw).status in (NUMBER, BLANK, NONE)
 
@@ -161,8 +173,18 @@ def _labelled_rows(result: TableResult, template: str, section: str, groups: lis
                 if specs[ri].row not in found and _label_matches(cell.text, specs[ri].label, specs[ri].aliases):
                     hit = (ri, ci)  # keep the last label in the group: group headers come first
                     break
-        if hit is None:
-            continue
+        if hit is None:  # no label as written: one that lost characters, if exactly one template row fits it
+            near = [
+                (ri, ci)
+                for ci, cell in enumerate(group)
+                if not _is_value_like(cell)
+                for ri in range(pointer, min(pointer + _LOOKAHEAD, len(specs)))
+                if specs[ri].row not in found and _label_nearly_matches(cell.text, specs[ri].label)
+            ]
+            if len(near) != 1:
+                continue
+            hit = near[0]
+            result.notes.append(f"{section}.{specs[hit[0]].row}: label read with characters missing")
         ri, ci = hit
         spec = specs[ri]
         values = group[ci + 1 :]
