@@ -104,19 +104,28 @@ def _reading(what: str, args: argparse.Namespace, work, expected: tuple[type[Exc
 
 def cmd_query(args: argparse.Namespace) -> int:
     import pandas as pd
-    import sqlalchemy as sa
 
-    def work(engine, _url) -> int:
-        with engine.connect() as conn:
-            df = pd.read_sql(sa.text(args.sql), conn)
-        if args.format == "csv":
-            df.to_csv(sys.stdout, index=False)
-        else:
-            with pd.option_context("display.max_columns", None, "display.width", 200, "display.max_colwidth", 60):
-                print(df.to_string(index=False, max_rows=args.max_rows))
-        return 0
+    from govinfo_pipeline.store import query
+    from govinfo_pipeline.store.sessions import redact
 
-    return _reading("query failed on", args, work)
+    url = args.warehouse or settings.current().warehouse_url
+    try:
+        got = query.run(url, args.sql, max_rows=args.max_rows, timeout=args.timeout or None)
+    except query.QueryRefused as exc:
+        return _fail(str(exc))
+    except TimeoutError as exc:
+        return _fail(str(exc), code=1)
+    except Exception as exc:
+        return _fail(f"query failed on {redact(url)}: {_first_line(exc)}", code=1)
+    df = pd.DataFrame.from_records(got.rows, columns=got.columns)
+    if args.format == "csv":
+        df.to_csv(sys.stdout, index=False)
+    else:
+        with pd.option_context("display.max_columns", None, "display.width", 200, "display.max_colwidth", 60):
+            print(df.to_string(index=False))
+    if got.more:
+        print(f"govinfo: only the first {args.max_rows} rows are shown (--max-rows N, 0 for all)", file=sys.stderr)
+    return 0
 
 
 def cmd_quality(args: argparse.Namespace) -> int:

@@ -74,7 +74,8 @@ def build_parser(commands: ModuleType) -> argparse.ArgumentParser:
         ("sql", {}),
         wh,
         ("--format", {"choices": ["table", "csv"], "default": "table"}),
-        ("--max-rows", {"type": int, "default": 200}),
+        ("--max-rows", {"type": int, "default": 200, "help": "print at most N rows (default 200; 0: all)"}),
+        ("--timeout", {"type": float, "default": 60.0, "help": "stop the query after SECONDS (default 60; 0: none)"}),
     )
     command(
         "quality",

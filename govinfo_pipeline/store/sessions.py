@@ -200,9 +200,22 @@ def unavailable(url: str, exc: BaseException) -> WarehouseUnavailable:
     return WarehouseUnavailable(f"cannot use the warehouse at {redact(url)}: {type(exc).__name__}: {first}")
 
 
-def read_only_engine(url: str) -> sa.Engine:
-    """An engine whose sessions cannot write: DuckDB opened read-only, PostgreSQL sessions read-only."""
+DUCKDB_READ_CONFIG = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "lock_configuration": True,  # last: a query cannot change the settings above back
+}
+
+
+def read_only_engine(url: str, timeout: float | None = None) -> sa.Engine:
+    """An engine whose sessions can read the warehouse and nothing else: DuckDB opened read-only with external
+    access off (no other file read or written, nothing attached, no extension installed or loaded) and its
+    configuration locked; PostgreSQL sessions read-only by default, with a statement timeout when given."""
     if url.startswith("duckdb:"):
-        return sa.create_engine(url, connect_args={"read_only": True})
-    engine = sa.create_engine(url, execution_options={"postgresql_readonly": True})
+        return sa.create_engine(url, connect_args={"read_only": True, "config": dict(DUCKDB_READ_CONFIG)})
+    options = "-c default_transaction_read_only=on"
+    if timeout:
+        options += f" -c statement_timeout={int(timeout * 1000)}"
+    engine = sa.create_engine(url, connect_args={"options": options}, execution_options={"postgresql_readonly": True})
     return engine.execution_options(postgresql_readonly=True)
