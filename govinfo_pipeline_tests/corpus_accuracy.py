@@ -11,13 +11,17 @@ wrong* — the one outcome that must never happen on a damaged document.
 from __future__ import annotations
 
 import sys
+import tempfile
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from govinfo_pipeline.parse import batch as parse_batch
 from govinfo_pipeline.parse import codebook, sources
+from govinfo_pipeline.synth import damage
+from govinfo_pipeline.synth import generator as synth
 
 CORPUS = Path(__file__).parent / "corpus"
 FORMAT_OF = {".pdf": "pdf", ".docx": "docx", ".html": "html", ".md": "markdown", ".txt": "text"}
@@ -115,7 +119,72 @@ def evaluate() -> tuple[dict, list[dict]]:
     return dict(stats), misses
 
 
+DAMAGE_REPORTS = 40  # per damage kind
+DAMAGE_SEED = 20260
+ORIGINAL = "txt"  # the undamaged dump the damage starts from, measured alike
+
+
+def damage_stats(fmt: str, n: int = DAMAGE_REPORTS, seed: int = DAMAGE_SEED) -> dict[str, Any]:
+    """The synthetic damage corpus of one kind against the generator's oracle: cells expected, exact (value,
+    unit and status as the oracle says), flagged (not exact, read as ``text`` or ``absent``) and wrong (any
+    other miss: a number that differs, or a blank/none where the oracle has something else); ``wrong_numbers``
+    counts the cells read as a number whose value or unit differs from the oracle. Also the misses."""
+    with tempfile.TemporaryDirectory(prefix=f"damage-{fmt}-") as tmp:
+        folder = Path(tmp)
+        synth.write_corpus(folder, n, seed=seed, formats=(fmt,))
+        oracle = synth.load_oracle(folder / synth.ORACLE_NAME)
+        raw = sources.read_files([f for f in sources.discover(folder) if f.rel != synth.ORACLE_NAME])
+        out = parse_batch.normalize(raw, workers=1)
+    by_id = {rid: grp for rid, grp in out["cells"].groupby("report_id")}
+    s: dict[str, Any] = {"reports": n, "expected": 0, "exact": 0, "flagged": 0, "wrong": 0, "wrong_numbers": 0}
+    misses: list[dict[str, Any]] = []
+    for name, f in oracle["files"].items():
+        grp = by_id.get(f["report_id"])
+        got = {} if grp is None else {(c.section, c.row, c.col): c for c in grp.itertuples()}
+        for code, (value, unit, status, raw_text) in zip(
+            oracle["cell_codes"][f["template_version"]], f["cells"], strict=True
+        ):
+            s["expected"] += 1
+            c = got.get(tuple(code))
+            got_unit = None if c is None or not isinstance(c.unit, str) else c.unit
+            got_value = None if c is None or c.value != c.value else c.value
+            if c is not None and c.cell_status == status and got_unit == unit and got_value == value:
+                s["exact"] += 1
+                continue
+            if c is None or c.cell_status in ("text", "absent"):
+                s["flagged"] += 1
+                continue
+            s["wrong"] += 1
+            s["wrong_numbers"] += c.cell_status == "number"
+            misses.append(
+                {
+                    "file": name,
+                    "cell": ".".join(code),
+                    "expected": (value, unit, status, raw_text),
+                    "got": (got_value, got_unit, c.cell_status, c.raw_text, c.cell_flag),
+                }
+            )
+    s["misses"] = misses
+    return s
+
+
+def damage_main(kinds: tuple[str, ...] = (ORIGINAL, *damage.FORMATS)) -> None:
+    print(f"\nsynthetic damage corpus ({DAMAGE_REPORTS} reports per kind, seed {DAMAGE_SEED}), against the oracle:")
+    print(f"{'kind':<10} {'expected':>9} {'exact':>8} {'flagged':>8} {'wrong':>6} {'wrong#':>7}  exact")
+    for kind in kinds:
+        s = damage_stats(kind)
+        print(
+            f"{kind:<10} {s['expected']:>9} {s['exact']:>8} {s['flagged']:>8} {s['wrong']:>6} "
+            f"{s['wrong_numbers']:>7}  {100 * s['exact'] / max(s['expected'], 1):6.2f}%"
+        )
+        for m in s["misses"][:10]:
+            print("  wrong:", m)
+
+
 def main() -> int:
+    if sys.argv[1:2] == ["--damage"]:  # the damage corpus only: --damage [kind ...]
+        damage_main(tuple(sys.argv[2:]) or (ORIGINAL, *damage.FORMATS))
+        return 0
     stats, misses = evaluate()
     print(f"{'format':<10} {'documents':<12} {'expected':>9} {'correct':>8} {'flagged':>8} {'wrong':>6}  accuracy")
     for (fmt, kind), s in sorted(stats.items()):
@@ -125,6 +194,7 @@ def main() -> int:
         )
     for m in misses[:40]:
         print("  silently wrong:", m)
+    damage_main()
     return 0
 
 

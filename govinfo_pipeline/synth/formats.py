@@ -26,7 +26,7 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-FORMATS = ("txt", "html", "docx", "pdf")
+FORMATS = ("txt", "html", "docx", "pdf", "txt-flat", "txt-raw", "md-split")  # the last three: synth/damage.py
 # Word bookmarks that a text dump prints before a number; a page, a Word file or a PDF does not show them.
 _BOOKMARK = re.compile(r"\[bookmark: [^\]]*\]")
 
@@ -77,6 +77,10 @@ def render(fmt: str, text: str) -> bytes:
         return to_docx(blocks)
     if fmt == "pdf":
         return to_pdf(blocks)
+    if fmt in ("txt-flat", "txt-raw", "md-split"):
+        from govinfo_pipeline.synth import damage
+
+        return damage.render(fmt, text)
     raise ValueError(f"unknown format {fmt!r}; one of {FORMATS[1:]}")
 
 
