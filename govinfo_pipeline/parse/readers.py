@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from govinfo_pipeline import settings
 from govinfo_pipeline.parse import flattext, layouttext
 from govinfo_pipeline.parse.layout import Cell, Layout, read_layout
+from govinfo_pipeline.parse.values import BLANK, NONE, NUMBER, parse_cell
 
 if TYPE_CHECKING:
     import pdfplumber
@@ -344,31 +345,124 @@ def _pdf_layout(pdf: pdfplumber.PDF) -> Layout:
 # ---- Markdown ----
 
 
+# A page footer a converter left in the text or in a table row: "— 4 —", "- 4 -", "第 4 页", "4 / 12".
+_FOOTER = re.compile(
+    r"[—–\-－ ]*\d{1,3}[—–\-－ ]*|第\s*\d{1,3}\s*页(?:\s*[，,/]?\s*共\s*\d{1,3}\s*页)?|\d{1,3}\s*/\s*\d{1,3}"
+)
+# Column names a converter makes up for a header row it did not find: 列1, Column 2, Col3.
+_MADE_UP_HEADER = re.compile(r"(?:列|Column\s*|Col\s*)\d{1,2}", re.I)
+_ROW_LABEL = re.compile(r"[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[）)]|\d+[.．、]\D|第二十条")
+_REVIEW_CELLS = 15  # the review table's one unlabelled data row
+_PIECE_WIDTH = 5  # converters that cut a wide table cut it into pieces of this many columns
+
+
+def _md_cells(line: str) -> list[str]:
+    return [c.strip().replace("<br>", "\n").replace("<br/>", "\n") for c in line.strip().strip("|").split("|")]
+
+
+def _is_footer(cells: list[str]) -> bool:
+    filled = [c for c in cells if c.strip()]
+    # in a table a bare number is a cell, not a page number: only a decorated one ("— 4 —", "第4页") is a footer
+    return len(filled) == 1 and _FOOTER.fullmatch(filled[0].strip()) is not None and not filled[0].strip().isdigit()
+
+
+def _is_value(text: str) -> bool:
+    return parse_cell(text).status in (NUMBER, NONE) or (text != "" and parse_cell(text).status == BLANK)
+
+
+def _glue_pieces(tables: list[tuple[bool, list[tuple[int, list[str]]]]]) -> list[list[tuple[int, list[str]]]]:
+    """A wide table that a converter cut into 5-column pieces, one after the other with nothing between them
+    and the same number of rows, is read as one: each row is its pieces' cells side by side."""
+    out: list[list[tuple[int, list[str]]]] = []
+    for adjacent, rows in tables:
+        prev = out[-1] if out else None
+        if (
+            adjacent
+            and prev is not None
+            and len(prev) == len(rows) > 1
+            and all(len(c) % _PIECE_WIDTH == 0 for _, c in prev)
+            and all(len(c) <= _PIECE_WIDTH for _, c in rows)
+            and not any(_ROW_LABEL.match(x.strip()) for _, c in rows for x in c)
+        ):
+            out[-1] = [(line, a + b) for (line, a), (_, b) in zip(prev, rows, strict=True)]
+            continue
+        out.append(rows)
+    return out
+
+
+def core_label(text: str) -> bool:
+    """True when a cell holds words (not a number, a blank, a footer or a made-up header)."""
+    t = text.strip()
+    return bool(t) and not _is_value(t) and not _is_footer([t]) and not _MADE_UP_HEADER.fullmatch(t)
+
+
+def _mend_rows(rows: list[tuple[int, list[str], bool, bool]]) -> list[tuple[int, list[str]]]:
+    """Drop page footers, made-up header rows and empty rows; a row label left alone at the end of a table
+    piece is put back on the row that opens the next piece (its label cells empty, its values there)."""
+    kept: list[tuple[int, list[str], bool]] = []
+    headings: set[tuple[str, ...]] = set()
+    for line, cells, first_of_piece, last_of_piece in rows:
+        if not any(c.strip() for c in cells):
+            if not (last_of_piece and len(cells) >= _REVIEW_CELLS):  # the review table's data row left blank
+                continue
+        elif _is_footer(cells):
+            continue
+        elif all(_MADE_UP_HEADER.fullmatch(c.strip()) or not c.strip() for c in cells):
+            continue
+        key = tuple(c.strip() for c in cells)
+        if not any(_is_value(c) for c in cells):
+            if key in headings and first_of_piece:  # a heading repeated at the top of a piece
+                continue
+            headings.add(key)
+        kept.append((line, cells, last_of_piece))
+    out: list[tuple[int, list[str]]] = []
+    i = 0
+    while i < len(kept):
+        line, cells, last_of_piece = kept[i]
+        filled = [k for k, c in enumerate(cells) if c.strip()]
+        if last_of_piece and i + 1 < len(kept) and filled and all(core_label(cells[k]) for k in filled):
+            n = filled[-1] + 1
+            nxt = kept[i + 1][1]
+            if len(nxt) == len(cells) and not any(c.strip() for c in nxt[:n]) and any(_is_value(c) for c in nxt[n:]):
+                out.append((line, cells[:n] + nxt[n:]))
+                i += 2
+                continue
+        out.append((line, cells))
+        i += 1
+    return out
+
+
 def read_markdown(text: str) -> Layout:
-    """Markdown from a PDF converter: `|`-rows become table rows (header position does not matter)."""
+    """Markdown from a PDF converter: `|`-rows become table rows (header position does not matter). Damage
+    from converters and OCR is mended first: a table broken into pieces (5-column pieces side by side, row
+    pieces one after another), page footers and made-up header rows inside tables, labels left behind."""
     prose: list[tuple[int | None, str]] = []
-    groups: list[list[Cell]] = []
-    table = -1
+    tables: list[tuple[bool, list[tuple[int, list[str]]]]] = []  # (nothing but footers since the last, rows)
     in_table = False
+    adjacent = False
     for number, line in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
         stripped = line.strip()
         if stripped.startswith("|"):
             if not in_table:
-                table += 1
+                tables.append((adjacent, []))
                 in_table = True
-            cells = stripped.strip("|").split("|")
+            cells = _md_cells(stripped)
             if all(re.fullmatch(r"\s*:?-{2,}:?\s*", c) for c in cells):
                 continue
-            groups.append(
-                [
-                    Cell(c.strip().replace("<br>", "\n").replace("<br/>", "\n"), line=number, table=table, col=i)
-                    for i, c in enumerate(cells)
-                ]
-            )
+            tables[-1][1].append((number, cells))
             continue
         in_table = False
-        if stripped:
-            prose.append((number, stripped.lstrip("#").strip()))
+        if not stripped or _FOOTER.fullmatch(stripped):
+            adjacent = bool(tables)
+            continue
+        adjacent = False
+        prose.append((number, stripped.lstrip("#").strip()))
+    pieces = _glue_pieces(tables)
+    rows = [(line, cells, k == 0, k == len(piece) - 1) for piece in pieces for k, (line, cells) in enumerate(piece)]
+    groups: list[list[Cell]] = []
+    table_of = {at: t for t, piece in enumerate(pieces) for at, _ in piece}
+    for at, cells in _mend_rows(rows):
+        groups.append([Cell(c, line=at, table=table_of[at], col=i) for i, c in enumerate(cells)])
     return Layout(groups=groups, prose=prose, source_format="markdown")
 
 
