@@ -41,14 +41,16 @@ _GLUED = re.compile(
     r"(?:规章|规范性文件|行政许可|行政处罚|行政强制|行政事业性收费|政府集中采购|申请数量|予以公开|"
     r"继续办理|尚未审结总计)[0-9无/\u00a0\u3000]"
 )
-_SINGLE_CELLS = frozenset("\u00a0\u3000无/")  # a blank or none cell, one character
+_SINGLE_CELLS = frozenset("\u00a0\u3000无/—")
+_PADDING = frozenset("\u00a0")
+_BLANKS = frozenset("\u00a0\u3000")  # a blank or none cell, one character
 _KIND = {
     "count": re.compile(r"0|[1-9]\d*|[1-9]\d{0,2}(?:,\d{3})+", re.A),
     "signed_count": re.compile(r"[+-]?(?:0|[1-9]\d*)(?:[（(](?:增加|减少|增|减)[）)])?", re.A),
     "money": re.compile(r"(?:0|[1-9]\d*)(?:\.\d+)?(?:万元|亿元|元)?", re.A),
 }
 # The characters a glued run is made of; it stops at the first text that cannot be part of a cell.
-_RUN = re.compile(r"(?:[\d.,+\-/\u00a0\u3000无]|[（(](?:增加|减少|增|减)[）)]|万元|亿元|元)*")
+_RUN = re.compile(r"(?:[\d.,+\-/\u00a0\u3000无—]|[（(](?:增加|减少|增|减)[）)]|万元|亿元|元)*")
 _REVIEW_WORD = r"(?:行政复议|行政诉讼|结果维持|结果纠正|其他结果|尚未审结|总计|未经复议直接起诉|复议后起诉)"
 _REVIEW_HEAD = re.compile(rf"{_REVIEW_WORD}(?:[\u00a0\u3000]*{_REVIEW_WORD})*")
 _APP_HEAD = re.compile(r"[（(]本列数据|申请人情况")
@@ -95,27 +97,43 @@ def looks_flat(text: str) -> bool:
 # ---- cutting one run ----
 
 
-def _token_ends(run: str, i: int, kind: str) -> list[int]:
-    """Where a cell of ``kind`` starting at ``run[i]`` may end."""
-    ends = [i + 1] if run[i] in _SINGLE_CELLS else []
+def _token_ends(run: str, i: int, kind: str, empties: bool = False) -> list[int]:
+    """Where a cell of ``kind`` starting at ``run[i]`` may end (at ``i`` itself too with ``empties``: an empty
+    cell, which leaves nothing in glued text)."""
+    if i >= len(run):
+        return [i] if empties else []
+    ends = [i] if empties else []
+    if run[i] in _SINGLE_CELLS:
+        ends.append(i + 1)
+        j = i + 1  # a blank cell may be several spaces wide ("\u3000\u3000")
+        while j < min(len(run), i + 4) and run[i] in _BLANKS and run[j] in _BLANKS:
+            j += 1
+            ends.append(j)
     pattern = _KIND[kind]
+    # A number padded with a NBSP ("&nbsp; 12" once its space is deleted) is one cell as well as a blank then
+    # a number: both cuts are kept, and the rules settle which (or none does, and the row is text).
+    start = i + 1 if run[i] in _PADDING and i + 1 < len(run) and run[i + 1].isdigit() else i
     for j in range(i + 1, min(len(run), i + _MAX_TOKEN) + 1):
-        if pattern.fullmatch(run, i, j):
+        if pattern.fullmatch(run, i, j) or (start > i and j > start and pattern.fullmatch(run, start, j)):
             ends.append(j)
     return ends
 
 
-def token_splits(run: str, kinds: tuple[str, ...] | list[str], cap: int = MAX_SPLITS) -> list[tuple[str, ...]] | None:
-    """Every cut of ``run`` into one cell per kind, in order; None when there are more than ``cap``."""
+def token_splits(
+    run: str, kinds: tuple[str, ...] | list[str], cap: int = MAX_SPLITS, empties: bool = False
+) -> list[tuple[str, ...]] | None:
+    """Every cut of ``run`` into one cell per kind, in order; None when there are more than ``cap``. With
+    ``empties``, a cell may also be empty (it left nothing in the text)."""
     n, k = len(run), len(kinds)
     if n > _MAX_TOKEN * k:
         return []
-    ends = {(i, c): _token_ends(run, i, kinds[c]) for i in range(n) for c in range(k)}
+    last = n + 1 if empties else n
+    ends = {(i, c): _token_ends(run, i, kinds[c], empties) for i in range(last) for c in range(k)}
     ways = {(n, k): 1}  # ways[(i, c)]: cuts of run[i:] into kinds[c:]
     for c in range(k - 1, -1, -1):
-        for i in range(n - 1, -1, -1):
+        for i in range(last - 1, -1, -1):
             ways[(i, c)] = sum(ways.get((j, c + 1), 0) for j in ends[(i, c)])
-    total = ways.get((0, 0), 0) if n else int(k == 0)
+    total = ways.get((0, 0), 0) if n or empties else int(k == 0)
     if total > cap:
         return None
 
@@ -242,12 +260,19 @@ def _find_headings(line: str) -> dict[int, tuple[int, int, str]]:
 # ---- choosing among cuts ----
 
 
+def _lossy_sections(rows: list[_Row]) -> set[str]:
+    """Tables whose empty cells left nothing in the text: a label with nothing after it, or a run too short for
+    its row. There a cut that looks unique is not (any cell may have been empty), so empty cells are allowed."""
+    return {r.section for r in rows if not r.run or token_splits(r.run, r.kinds) == []}
+
+
 def _cut_rows(rows: list[_Row], notes: list[str]) -> None:
     """Each row's possible cuts, narrowed by its own total (B3, C1–C3)."""
+    lossy = _lossy_sections(rows)
     for r in rows:
-        if not r.run:
+        if not r.run and r.section not in lossy:
             continue  # a label with nothing after it: its cells are not in the report
-        options = token_splits(r.run, r.kinds)
+        options = token_splits(r.run, r.kinds, empties=r.section in lossy)
         if options is None:
             r.flag = "unsplittable"
             notes.append(f"{r.code}: glued run {r.run!r} has more than {MAX_SPLITS} cuts; kept as text")
