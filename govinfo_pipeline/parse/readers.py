@@ -14,7 +14,7 @@ import zipfile
 from typing import TYPE_CHECKING, Any
 
 from govinfo_pipeline import settings
-from govinfo_pipeline.parse import flattext, layouttext
+from govinfo_pipeline.parse import flattext, layouttext, rawtext
 from govinfo_pipeline.parse.layout import Cell, Layout, read_layout
 from govinfo_pipeline.parse.values import BLANK, NONE, NUMBER, parse_cell
 
@@ -486,4 +486,6 @@ def read_text(text: str) -> Layout:
         return flattext.read_flat(text)
     if layouttext.looks_like_layout(text):
         return layouttext.read_layout_text(text)
+    if rawtext.looks_raw(text):  # pdftotext in raw reading order: one cell per line, no tabs
+        return rawtext.read_raw_text(text)
     return read_layout(text)
