@@ -204,9 +204,12 @@ def read_html(text: str) -> Layout:
     if not any("申请" in t.text_content() or "第二十条" in t.text_content() for t in doc.iter("table")):
         # The report body may sit in a script as a string (filled into the page by JavaScript).
         for script in doc.iter("script"):
-            m = _JS_STRING.search(script.text or "")
-            if m:
-                root = lxml.html.fromstring(js_unescape(m.group(1) if m.group(1) is not None else m.group(2)))
+            for m in _JS_STRING.finditer(script.text or ""):
+                body = js_unescape(m.group(1) if m.group(1) is not None else m.group(2))
+                if "申请" in body or "第二十条" in body:  # a report's tables, not some other markup
+                    root = lxml.html.fromstring(body)
+                    break
+            if root is not doc:
                 break
     for bad in list(root.iter(*_CHROME_TAGS)):
         bad.drop_tree()

@@ -7,8 +7,10 @@ process. Unknown expectation types are an error here: GX itself drops them with 
 from __future__ import annotations
 
 import functools
+import html
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict, cast
@@ -207,10 +209,31 @@ def validate(df: pd.DataFrame, name: str, params: dict[str, Any] | None = None) 
     )
 
 
+_MARKUP = re.compile(r"[<>&\"']")
+
+
+def escape_markup(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with ``<``, ``>``, ``&`` and quotes in its text escaped as HTML entities. GX writes the unexpected
+    values it shows into Data Docs as markup, unescaped: a report's text must reach the page as text. Values
+    without those characters (every value a suite allows) are left as they are, so verdicts do not change."""
+
+    def escape(v: object) -> object:
+        return html.escape(v) if isinstance(v, str) and _MARKUP.search(v) else v
+
+    out = df.copy()
+    for col in out.columns:
+        if isinstance(out[col].dtype, pd.CategoricalDtype):
+            out[col] = out[col].cat.rename_categories(escape)
+        elif out[col].dtype == object:
+            out[col] = out[col].map(escape)
+    return out
+
+
 def build_data_docs(frames: dict[str, tuple[pd.DataFrame, dict[str, Any] | None]], target: Path) -> Path:
     """Validate each (suite → frame) with a checkpoint that writes GX Data Docs into ``target``.
 
-    Runs in its own context, serially: Data Docs are not built inside the pipeline's checks.
+    Runs in its own context, serially: Data Docs are not built inside the pipeline's checks. Text that holds
+    markup is escaped first (``escape_markup``).
     """
     import great_expectations as gx
     from great_expectations.checkpoint import UpdateDataDocsAction
@@ -239,5 +262,5 @@ def build_data_docs(frames: dict[str, tuple[pd.DataFrame, dict[str, Any] | None]
                 actions=[UpdateDataDocsAction(name="update_docs", site_names=["govinfo"])],
             )
         )
-        checkpoint.run(batch_parameters={"dataframe": df}, expectation_parameters=params or {})
+        checkpoint.run(batch_parameters={"dataframe": escape_markup(df)}, expectation_parameters=params or {})
     return target / "index.html"
