@@ -3,6 +3,8 @@ against cells written by hand from the document (``corpus/**/*.expected.yaml``).
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -155,3 +157,36 @@ def test_prose_figures_are_found_in_every_format(path, doc):
             continue
         line = hand.get("line") if acc.FORMAT_OF[path.suffix] in ("text", "markdown") else None
         assert any(f == figure and v == hand["prose"] and (line is None or s == line) for f, v, s in got), hand
+
+
+PDFS = [(p, d) for p, d in FILES if p.suffix == ".pdf"]
+
+
+@pytest.mark.parametrize("path,doc", PDFS, ids=[p.name for p, _ in PDFS])
+def test_a_pdf_cell_box_holds_the_number_read_by_hand(parsed, path, doc):
+    """Each number the hand-read file gives is printed inside the box stored with its cell (the page cut at the
+    box and read on its own), so a reviewer shown that crop sees the number."""
+    import pdfplumber
+
+    _, cells = parsed[path.name]
+    by_code = cells.set_index(["section", "row", "col"])
+    checked = 0
+    with pdfplumber.open(path) as pdf:
+        for code, (value, _, status) in acc.expected_cells(doc).items():
+            if status != "number" or code not in by_code.index:
+                continue
+            cell = by_code.loc[code]
+            box = (cell["box_x0"], cell["box_top"], cell["box_x1"], cell["box_bottom"])
+            assert not any(pd.isna(v) for v in box), code
+            assert box[0] < box[2] and box[1] < box[3], code
+            page = pdf.pages[int(cell["source_page"]) - 1]
+            inside = [
+                ch["text"]
+                for ch in page.chars
+                if box[0] <= (ch["x0"] + ch["x1"]) / 2 <= box[2] and box[1] <= (ch["top"] + ch["bottom"]) / 2 <= box[3]
+            ]
+            crop = "".join("".join(inside).split())
+            digits = re.findall(r"\d+(?:\.\d+)?", crop.replace(",", ""))  # "+3", "4（减）": the sign aside
+            assert [float(d) for d in digits] == [abs(value)], (code, crop, value)
+            checked += 1
+    assert checked >= 100  # the PDFs carry all three tables

@@ -69,6 +69,11 @@ CELL_COLUMNS = [
     "source_col",
     "source_offset",
     "cell_flag",
+    "box_x0",
+    "box_top",
+    "box_x1",
+    "box_bottom",
+    "ocr_confidence",
 ]
 
 
@@ -327,7 +332,8 @@ def normalize(raw: pd.DataFrame, workers: int | None = None) -> dict[str, pd.Dat
     out["reports"]["report_year"] = out["reports"]["report_year"].astype("Int64")
     out["reports"]["source_size"] = out["reports"]["source_size"].astype("Int64")
     out["reports"]["source_mtime_ns"] = out["reports"]["source_mtime_ns"].astype("Int64")
-    out["cells"]["value"] = out["cells"]["value"].astype("float64")
+    for col in ("value", "box_x0", "box_top", "box_x1", "box_bottom", "ocr_confidence"):
+        out["cells"][col] = out["cells"][col].astype("float64")
     for col in ("source_line", "source_page", "source_table", "source_row", "source_col", "source_offset"):
         out["cells"][col] = out["cells"][col].astype("Int64")
     return out

@@ -28,6 +28,8 @@ class Cell:
     col: int | None = None
     offset: int | None = None  # 0-based character offset in its line, where a line holds many cells
     flag: str | None = None  # how the cell was cut out of glued text: 'inferred_split' or 'unsplittable'
+    box: tuple[float, float, float, float] | None = None  # x0, top, x1, bottom on its page, PDF points
+    confidence: float | None = None  # an OCR engine's confidence in the cell's text (0..1)
 
     @property
     def text(self) -> str:

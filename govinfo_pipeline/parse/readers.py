@@ -120,11 +120,26 @@ def _grid(rows: list[list[tuple[str, int, int]]]) -> list[list[str | None]]:
     return [[grid.get((r, c)) for c in range(width)] for r in range(len(rows))]
 
 
-def _groups(table_index: int, grid: list[list[str | None]], page: int | None = None) -> list[list[Cell]]:
+Box = tuple[float, float, float, float]
+
+
+def _groups(
+    table_index: int,
+    grid: list[list[str | None]],
+    page: int | None = None,
+    boxes: list[list[Box | None]] | None = None,
+) -> list[list[Cell]]:
+    def box(r: int, c: int) -> Box | None:
+        if boxes is None or r >= len(boxes) or c >= len(boxes[r]):
+            return None
+        return boxes[r][c]
+
     groups: list[list[Cell]] = []
     for r, row in enumerate(grid):
         cells = [
-            Cell(text, page=page, table=table_index, row=r, col=c) for c, text in enumerate(row) if text is not None
+            Cell(text, page=page, table=table_index, row=r, col=c, box=box(r, c))
+            for c, text in enumerate(row)
+            if text is not None
         ]
         if cells:
             groups.append(cells)
@@ -340,7 +355,11 @@ def _pdf_layout(pdf: pdfplumber.PDF) -> Layout:
         text = page.filter(outside).extract_text() or ""
         prose += [(None, line.strip()) for line in text.split("\n") if line.strip()]
         for tb in found:
-            groups += _groups(t, tb.extract(), page=page_no)  # None: a merged cell continues
+            cell_boxes: list[list[Box | None]] = [
+                [None if b is None else (float(b[0]), float(b[1]), float(b[2]), float(b[3])) for b in row.cells]
+                for row in tb.rows
+            ]
+            groups += _groups(t, tb.extract(), page=page_no, boxes=cell_boxes)  # None: a merged cell continues
             t += 1
     return Layout(groups=groups, prose=prose, source_format="pdf")
 

@@ -83,6 +83,11 @@ class CellRecord(TypedDict):
     source_col: int | None
     source_offset: int | None
     cell_flag: str | None
+    box_x0: float | None
+    box_top: float | None
+    box_x1: float | None
+    box_bottom: float | None
+    ocr_confidence: float | None
 
 
 @dataclass
@@ -130,6 +135,7 @@ def _emit(result: TableResult, spec: codebook.CellSpec, cell: Cell | None, as_te
     if flag == "unsplittable":  # glued digits that no rule can cut with certainty: kept as the raw run
         as_text = True
     value, unit, status = (None, None, TEXT) if as_text else parse_cell(raw, spec.kind, spec.default_unit)
+    box = None if cell is None else cell.box
     result.cells.append(
         {
             "section": spec.section,
@@ -146,6 +152,11 @@ def _emit(result: TableResult, spec: codebook.CellSpec, cell: Cell | None, as_te
             "source_col": None if cell is None else cell.col,
             "source_offset": None if cell is None else cell.offset,
             "cell_flag": flag,
+            "box_x0": None if box is None else box[0],
+            "box_top": None if box is None else box[1],
+            "box_x1": None if box is None else box[2],
+            "box_bottom": None if box is None else box[3],
+            "ocr_confidence": None if cell is None else cell.confidence,
         }
     )
 

@@ -89,6 +89,12 @@ report_cells = sa.Table(
     sa.Column("source_col", sa.Integer),
     sa.Column("source_offset", sa.Integer),  # character offset in source_line, where one line holds many cells
     sa.Column("cell_flag", sa.String(16)),  # glued text: 'inferred_split' (cut using the totals) or 'unsplittable'
+    # where the cell stands on its PDF page (points from the page's top-left corner) and an OCR engine's confidence
+    sa.Column("box_x0", sa.Double),
+    sa.Column("box_top", sa.Double),
+    sa.Column("box_x1", sa.Double),
+    sa.Column("box_bottom", sa.Double),
+    sa.Column("ocr_confidence", sa.Double),
 )
 
 
@@ -184,6 +190,47 @@ rejections = sa.Table(
     sa.Column("detail", sa.Text),
     sa.Column("duplicate_of", sa.String(32)),
     sa.Column("rejected_at", sa.DateTime, nullable=False),
+)
+
+
+corrections = sa.Table(
+    "corrections",
+    metadata,
+    sa.Column("correction_id", sa.String(32), primary_key=True),
+    sa.Column("report_id", sa.String(32), nullable=False, index=True),
+    sa.Column("source_sha256", sa.String(64), nullable=False),  # the file the reviewer saw: another one is stale
+    sa.Column("source_path", sa.Text),
+    sa.Column("section", sa.String(32), nullable=False),
+    sa.Column("row", sa.String(48), nullable=False),
+    sa.Column("col", sa.String(48), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # 'misread', 'source_error' or 'confirmed'
+    sa.Column("value", sa.Double),  # misread: the number the source says (NULL when it says blank or 无)
+    sa.Column("cell_status", sa.String(8)),  # misread: the status the source says
+    sa.Column("read_value", sa.Double),  # what the reader had made of the cell when the reviewer saw it
+    sa.Column("read_status", sa.String(8)),
+    sa.Column("reviewer", sa.Text, nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Column("corrected_at", sa.DateTime, nullable=False),
+)
+
+
+review_results = sa.Table(
+    "review_results",
+    metadata,
+    sa.Column("report_id", sa.String(32), nullable=False, index=True),
+    sa.Column("rule_id", sa.String(16), nullable=False),
+    sa.Column("level", sa.String(8), nullable=False),
+    sa.Column("subject", sa.Text),
+    sa.Column("operands", sa.Text),
+    sa.Column("cells", sa.Text),
+    sa.Column("read_outcome", sa.String(16)),  # the outcome on the cells as read (NULL: the rule gave no result)
+    sa.Column("outcome", sa.String(16)),  # the outcome on the reviewed cells
+    sa.Column("passed", sa.Boolean),
+    sa.Column("expected", sa.Double),
+    sa.Column("observed", sa.Double),
+    sa.Column("review", sa.String(16), nullable=False),  # resolved, still_fails, confirmed, source_error, new_failure
+    sa.Column("message", sa.Text),
+    sa.Column("checked_at", sa.DateTime, nullable=False),
 )
 
 
