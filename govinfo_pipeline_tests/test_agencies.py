@@ -76,6 +76,21 @@ def test_agency_rows_never_orphaned(tmp_path, dagster_home, sample_dir):
     assert orphans == 0
 
 
+def test_the_registry_says_which_text_each_name_came_from(tmp_path, dagster_home, sample_dir):
+    """Read by hand: 杨舍镇 and 秀洲高新区 head their titles; 靖江园区's title names no body ("2020年政府信息公开
+    工作年度报告"), its first sentence does ("2020年，靖江园区在市委、市政府的坚强领导下…")."""
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    ingest(sample_dir, url)
+    reps = read(url, "SELECT source_path, report_id, agency_name, agency_name_source FROM reports")
+    by_name = reps.set_index("agency_name")
+    assert by_name.loc["杨舍镇", "agency_name_source"] == "title"
+    assert by_name.loc["秀洲高新区", "agency_name_source"] == "title"
+    assert by_name.loc["靖江园区", "agency_name_source"] == "opening_prose"
+    aliases = read(url, "SELECT alias, name_source, first_report_id FROM agency_aliases").set_index("alias")
+    assert aliases.loc["靖江园区", "name_source"] == "opening_prose"
+    assert aliases.loc["杨舍镇", "first_report_id"] == by_name.loc["杨舍镇", "report_id"]
+
+
 def test_copy_paste_reports_are_flagged(tmp_path, dagster_home):
     """A report that repeats last year's prose, and one that repeats another body's, are S1 warnings; the
     five samples (different bodies, different prose) are not."""

@@ -78,6 +78,7 @@ class ParsedReport:
     cells: list[CellRecord] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     claims: list[ClaimRecord] = field(default_factory=list)  # figures quoted in the prose
+    agency_source: str | None = None  # where the name was read: 'title' or 'opening_prose'
 
 
 def _is_heading(line: str) -> tuple[int, str] | None:
@@ -145,20 +146,26 @@ def find_year(title: str | None, text: str) -> int | None:
 
 def find_agency(title: str | None, preamble: str, sections: list[Section]) -> str | None:
     """The reporting body: what the title puts before the year, else the first body named in the prose."""
+    return find_agency_and_source(title, preamble, sections)[0]
+
+
+def find_agency_and_source(title: str | None, preamble: str, sections: list[Section]) -> tuple[str | None, str | None]:
+    """The reporting body and where it was read: ``title`` or ``opening_prose`` (None, None when neither names
+    one)."""
     if title:
         title = _TITLE_LABEL.sub("", title)
         m = _YEAR.search(title)
         head = title[: m.start()] if m else ""
         head = head.strip(" 　:：,，")
         if len(core(head)) >= 2 and not _CONTACT.search(head):
-            return head
+            return head, "title"
     opening = preamble + "\n" + (sections[0].body_text[:500] if sections else "")
     for m in _AGENCY_IN_BODY.finditer(opening):
         name = m.group(1)
         if any(name.startswith(x) for x in _NOT_AGENCY) or _CONTACT.search(_sentence(opening, *m.span(1))):
             continue
-        return name
-    return None
+        return name, "opening_prose"
+    return None, None
 
 
 def parse_report(text: str) -> ParsedReport:
@@ -178,7 +185,7 @@ def parse_layout(layout: Layout, text: str | None = None) -> ParsedReport:
     preamble, sections = find_sections(layout)
     title = layout.title or find_title(layout)
     year = find_year(title, text)
-    agency = find_agency(title, preamble, sections)
+    agency, agency_source = find_agency_and_source(title, preamble, sections)
     notes: list[str] = list(layout.notes)
     cells: list[CellRecord] = []
     if template == "unknown":
@@ -220,4 +227,4 @@ def parse_layout(layout: Layout, text: str | None = None) -> ParsedReport:
                 "source_line": none_received[1],
             }
         )
-    return ParsedReport(agency, year, template, title, status, preamble, sections, cells, notes, claims)
+    return ParsedReport(agency, year, template, title, status, preamble, sections, cells, notes, claims, agency_source)

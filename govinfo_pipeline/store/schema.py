@@ -14,6 +14,7 @@ reports = sa.Table(
     sa.Column("source_path", sa.Text, nullable=False),
     sa.Column("source_sha256", sa.String(64), nullable=False),
     sa.Column("agency_name", sa.Text),
+    sa.Column("agency_name_source", sa.String(16)),  # where the name was read: manifest, title or opening_prose
     sa.Column("report_year", sa.Integer),
     sa.Column("template_version", sa.String(16), nullable=False),
     sa.Column("title", sa.Text),
@@ -68,6 +69,8 @@ agency_aliases = sa.Table(
     metadata,
     sa.Column("alias", sa.Text, primary_key=True),  # every spelling seen
     sa.Column("agency_id", sa.String(16), nullable=False),
+    sa.Column("name_source", sa.String(16)),  # where the spelling was first read: manifest, title or opening_prose
+    sa.Column("first_report_id", sa.String(32)),  # the report it was first read from
 )
 
 

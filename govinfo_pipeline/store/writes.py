@@ -123,7 +123,18 @@ def _add_agencies(conn: sa.Connection, chunk: pd.DataFrame) -> None:
         )
     }
     fresh = spellings[~spellings["agency_name"].isin(held)]
-    _bulk_insert(conn, agency_aliases, pd.DataFrame({"alias": fresh["agency_name"], "agency_id": fresh["agency_id"]}))
+    _bulk_insert(
+        conn,
+        agency_aliases,
+        pd.DataFrame(
+            {
+                "alias": fresh["agency_name"],
+                "agency_id": fresh["agency_id"],
+                "name_source": fresh["agency_name_source"],
+                "first_report_id": fresh["report_id"],
+            }
+        ),
+    )
 
 
 def account(engine: sa.Engine, files: pd.DataFrame, run_id: str | None, partitions: str | None) -> dict:
