@@ -7,7 +7,11 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 
 from govinfo_pipeline.parse import codebook
+from govinfo_pipeline.store.corrections import reviewed_cells_sql
 from govinfo_pipeline.store.schema import quote_cols
+
+# Cells whose value a reviewer gave (corrections of kind misread), counted in each analyst view.
+REVIEWED = "SUM(CASE WHEN c.value_source = 'reviewer' THEN 1 ELSE 0 END) AS reviewed_cells"
 
 
 def _headline_rows() -> dict[str, tuple[str, ...]]:
@@ -30,12 +34,13 @@ def _headline_rows() -> dict[str, tuple[str, ...]]:
 def view_sql(engine: sa.Engine) -> dict[str, str]:
     """The contract views, quoted for the engine's dialect."""
     row, col = quote_cols(engine).values()
+    reviewed = reviewed_cells_sql(engine)
     cells_view = f"""
         SELECT c.report_id, r.agency_name, r.report_year, r.template_version, r.quality_status,
                c.section, c.{row}, c.{col}, c.value, c.unit, c.cell_status, c.raw_text, c.source_line,
                CASE WHEN c.cell_status IN ('blank', 'none') THEN 0 ELSE c.value END AS value_or_zero,
-               r.source_path
-        FROM report_cells c JOIN reports r ON r.report_id = c.report_id"""
+               r.source_path, c.value_source, c.review_kind, c.reviewer, c.read_value, c.read_status
+        FROM {reviewed} c JOIN reports r ON r.report_id = c.report_id"""
 
     def total(rows_: tuple[str, ...], section: str = "application") -> str:
         in_list = ", ".join(f"'{r}'" for r in rows_)
@@ -49,8 +54,8 @@ def view_sql(engine: sa.Engine) -> dict[str, str]:
                {figures},
                {total(("review",), "review_litigation")} AS review_total,
                {total(("litigation_direct", "litigation_after_review"), "review_litigation")} AS litigation_total,
-               r.source_path
-        FROM reports r LEFT JOIN report_cells c ON c.report_id = r.report_id
+               r.source_path, {REVIEWED}
+        FROM reports r LEFT JOIN {reviewed} c ON c.report_id = r.report_id
         GROUP BY r.report_id, r.agency_name, r.report_year, r.template_version, r.parse_status,
                  r.quality_status, r.source_path"""
     return {"v_cells": cells_view, "v_agency_year": agency_year, **analyst_view_sql(engine)}
@@ -116,13 +121,13 @@ def _year_over_year_sql(engine: sa.Engine) -> str:
         WITH h AS (
             SELECT r.report_id, r.agency_id, r.agency_name, r.report_year, r.quality_status,
                    {figures},
-                   {review}
-            FROM reports r LEFT JOIN report_cells c ON c.report_id = r.report_id
+                   {review}, {REVIEWED}
+            FROM reports r LEFT JOIN {reviewed_cells_sql(engine)} c ON c.report_id = r.report_id
             WHERE r.agency_id IS NOT NULL
             GROUP BY r.report_id, r.agency_id, r.agency_name, r.report_year, r.quality_status)
         SELECT cur.agency_id, cur.agency_name, cur.report_year, cur.report_id, prev.report_id AS prev_report_id,
        {compare},
-       cur.quality_status
+       cur.quality_status, cur.reviewed_cells
         FROM h cur LEFT JOIN h prev ON prev.agency_id = cur.agency_id AND prev.report_year = cur.report_year - 1"""
 
 
@@ -151,8 +156,8 @@ def _applications_wide_sql(engine: sa.Engine) -> str:
                {label} AS row_label,
                {group} AS row_group,
                {pivots},
-               r.quality_status, r.source_path
-        FROM report_cells c JOIN reports r ON r.report_id = c.report_id
+               r.quality_status, r.source_path, {REVIEWED}
+        FROM {reviewed_cells_sql(engine)} c JOIN reports r ON r.report_id = c.report_id
         WHERE c.section = 'application'
         GROUP BY c.report_id, r.agency_name, r.report_year, r.template_version, c.{row}, r.quality_status,
                  r.source_path"""
@@ -169,8 +174,8 @@ def _outcome_figures_sql(engine: sa.Engine) -> str:
     return f"""
             SELECT r.report_id, r.agency_name, r.report_year, r.template_version, r.quality_status,
                    {sums},
-                   r.source_path
-            FROM reports r LEFT JOIN report_cells c ON c.report_id = r.report_id
+                   r.source_path, {REVIEWED}
+            FROM reports r LEFT JOIN {reviewed_cells_sql(engine)} c ON c.report_id = r.report_id
                  AND c.section = 'application' AND c.{col} = 'total'
             GROUP BY r.report_id, r.agency_name, r.report_year, r.template_version, r.quality_status,
                      r.source_path"""
@@ -184,7 +189,7 @@ def _outcome_rates_sql(engine: sa.Engine) -> str:
         SELECT o.report_id, o.agency_name, o.report_year, o.template_version, o.quality_status,
                o.processed, {figures},
                {shares},
-               o.source_path
+               o.source_path, o.reviewed_cells
         FROM ({_outcome_figures_sql(engine)}) o"""
 
 
@@ -200,7 +205,8 @@ def _outcome_rates_year_sql(engine: sa.Engine) -> str:
         SELECT o.report_year, COUNT(*) AS reports, COUNT(o.processed) AS reports_with_processed,
                CAST(SUM(CASE WHEN o.processed > 0 THEN 1 ELSE 0 END) AS BIGINT) AS reports_with_applications,
                SUM(o.processed) AS processed, {sums},
-               {shares}
+               {shares},
+               SUM(o.reviewed_cells) AS reviewed_cells
         FROM ({_outcome_figures_sql(engine)}) o
         GROUP BY o.report_year"""
 
@@ -212,12 +218,15 @@ def _rule_failures_sql(engine: sa.Engine) -> str:
     return f"""
         SELECT q.report_id, r.agency_name, r.report_year, r.source_path, q.rule_id, q.level, q.outcome, q.subject,
                q.expected, q.observed, q.operands, q.message,
-               u.cell_no, {code} AS cell_code, c.cell_status, c.value, c.unit, c.raw_text, c.source_line
+               u.cell_no, {code} AS cell_code, c.cell_status, c.value, c.unit, c.raw_text, c.source_line,
+               c.value_source, c.review_kind, c.read_value, rv.review, rv.outcome AS reviewed_outcome
         FROM quality_results q
         LEFT JOIN reports r ON r.report_id = q.report_id
         LEFT JOIN LATERAL unnest(string_to_array(NULLIF(TRIM(q.cells), ''), ','))
              WITH ORDINALITY AS u(cell_code, cell_no) ON TRUE
-        LEFT JOIN report_cells c ON c.report_id = q.report_id
+        LEFT JOIN review_results rv ON rv.report_id = q.report_id AND rv.rule_id = q.rule_id
+             AND rv.subject IS NOT DISTINCT FROM q.subject AND rv.operands IS NOT DISTINCT FROM q.operands
+        LEFT JOIN {reviewed_cells_sql(engine)} c ON c.report_id = q.report_id
              AND c.section = split_part({code}, '.', 1)
              AND c.{row} = split_part({code}, '.', 2)
              AND c.{col} = split_part({code}, '.', 3)
