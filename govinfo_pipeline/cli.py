@@ -219,6 +219,24 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return subprocess.call([*cmd, "-p", str(args.port)], cwd=root)
 
 
+def cmd_corrections(args: argparse.Namespace) -> int:
+    from govinfo_pipeline.review import commands
+
+    return commands.corrections(args)
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from govinfo_pipeline.review import commands
+
+    return commands.review(args)
+
+
+def cmd_evidence(args: argparse.Namespace) -> int:
+    from govinfo_pipeline.review import commands
+
+    return commands.evidence(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     from govinfo_pipeline.cli_args import build_parser
     from govinfo_pipeline.launch import profiled

@@ -137,6 +137,35 @@ def build_parser(commands: ModuleType) -> argparse.ArgumentParser:
         wh,
         ("--role", {"default": "govinfo_reader", "help": "grant-reader: the analysts' role (PostgreSQL)"}),
     )
+    inp = ("--input", {"help": f"the folder of the source files (default: data/raw, or ${settings.ENV_INPUT})"})
+    command(
+        "corrections",
+        commands.cmd_corrections,
+        "export or import the reviewers' corrections (CSV or YAML, by the file's suffix)",
+        ("action", {"choices": ["export", "import"]}),
+        ("file", {"help": "a .csv, .yaml or .yml file"}),
+        wh,
+    )
+    command(
+        "review",
+        commands.cmd_review,
+        "start the review desk: confirm or correct flagged cells in the browser, with the page in view",
+        ("--host", {"default": "127.0.0.1"}),
+        ("--port", {"type": int, "default": 8765}),
+        ("--reviewer", {"help": "the name written with each correction (default: the OS user)"}),
+        inp,
+        wh,
+    )
+    command(
+        "evidence",
+        commands.cmd_evidence,
+        "write the crop of the page a cell was read from (PDF), or its source lines, as PNG",
+        ("report_id", {}),
+        ("cell_code", {"help": "section.row.col, e.g. application.other.total"}),
+        ("--out", {"required": True, "help": "the PNG file"}),
+        inp,
+        wh,
+    )
     command(
         "ui",
         commands.cmd_ui,

@@ -35,6 +35,7 @@ LAYERS = {
     "store": 3,
     "outputs": 4,
     "synth": 4,
+    "review": 4,
     "runner": 5,
     "defs": 6,
     "definitions": 6,
