@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SCALE = 3.0  # render at 216 dpi: digits stay legible in the crop
-MARGIN = 36.0  # points of context around the box (half an inch)
+MARGIN_X, MARGIN_Y = 120.0, 36.0  # points of context beside the box (the row label) and above and below it
 CONTEXT_BEFORE, CONTEXT_AFTER = 9, 3  # a Word dump puts a row's label up to 8 lines above its cells
 
 
@@ -54,10 +54,10 @@ def crop_region(cell: dict, page_width: float, page_height: float) -> Crop:
     x0, top, x1, bottom = box
     return Crop(
         page,
-        max(0.0, x0 - MARGIN),
-        max(0.0, top - MARGIN),
-        min(page_width, x1 + MARGIN),
-        min(page_height, bottom + MARGIN),
+        max(0.0, x0 - MARGIN_X),
+        max(0.0, top - MARGIN_Y),
+        min(page_width, x1 + MARGIN_X),
+        min(page_height, bottom + MARGIN_Y),
         box,
     )
 

@@ -23,6 +23,7 @@ from govinfo_pipeline.quality.review import KINDS, BadCorrection, corrected_valu
 from govinfo_pipeline.store.schema import (
     corrections,
     prose_numbers,
+    quality_results,
     quote_cols,
     report_cells,
     reports,
@@ -178,6 +179,8 @@ def refresh_results(engine: sa.Engine, report_ids: list[str] | None = None) -> i
             cells = pd.read_sql(sa.select(report_cells).where(report_cells.c.report_id.in_(held)), conn)
             claims = pd.read_sql(sa.select(prose_numbers).where(prose_numbers.c.report_id.in_(held)), conn)
         out = reevaluate(reps, cells, claims, force) if held else pd.DataFrame()
+        if not out.empty:
+            out = _as_stored(engine, out)
         with engine.begin() as conn:
             conn.execute(review_results.delete().where(review_results.c.report_id.in_(part)))
             if not out.empty:
@@ -185,6 +188,23 @@ def refresh_results(engine: sa.Engine, report_ids: list[str] | None = None) -> i
                 _bulk_insert(conn, review_results, out)
         written += len(out)
     return written
+
+
+def _as_stored(engine: sa.Engine, out: pd.DataFrame) -> pd.DataFrame:
+    """The operands text of each result as quality_results holds it, where one stored result has the same rule
+    and subject (a batch may have written a line number as 12.0), so that the two join on it."""
+    ids = sorted(set(out["report_id"]))
+    with engine.connect() as conn:
+        stored = pd.read_sql(
+            sa.select(quality_results.c.report_id, quality_results.c.rule_id, quality_results.c.subject,
+                      quality_results.c.operands).where(quality_results.c.report_id.in_(ids)),
+            conn,
+        )  # fmt: skip
+    key = ["report_id", "rule_id", "subject"]
+    single = stored[~stored.duplicated(key, keep=False)].rename(columns={"operands": "stored_operands"})
+    merged = out.merge(single, on=key, how="left")
+    merged["operands"] = merged["stored_operands"].where(merged["stored_operands"].notna(), merged["operands"])
+    return merged.drop(columns="stored_operands")
 
 
 def export(engine: sa.Engine, path: Path) -> int:
