@@ -29,6 +29,10 @@ from govinfo_pipeline.outputs.charts import (
     stacked_share_chart,
 )
 from govinfo_pipeline.parse import codebook
+from govinfo_pipeline.review.queue import item_path
+
+# Where `govinfo review` listens by default: each failed rule links to its item there.
+REVIEW_DESK = "http://127.0.0.1:8765"
 
 # Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
 OUTCOMES = (
@@ -258,9 +262,10 @@ def render(
     warehouse_label: str = "",
     generated_at: dt.datetime | None = None,
     max_bars: int = MAX_BARS,
+    review_desk: str = REVIEW_DESK,
 ) -> str:
     """The page's HTML. The per-agency charts show the ``max_bars`` reports with the most applications; the
-    scorecard lists every report."""
+    scorecard lists every report; each failed rule links to its item on the review desk at ``review_desk``."""
     generated_at = generated_at or dt.datetime.now(dt.UTC).replace(microsecond=0)
     reps, res, y = data.reports, data.results, data.year
     n = len(reps)
@@ -450,6 +455,9 @@ def render(
                 f'<li><span class="{"bad" if first["level"] == "error" else "warn"}">{esc(first["rule_id"])} '
                 f"({esc(first['level'])})</span> {esc(first['message'])}"
             )
+            subject = None if missing(first["subject"]) else str(first["subject"])
+            review = review_desk + item_path(str(rid), str(first["rule_id"]), subject)
+            w(f' <a class="review" href="{esc(review)}">review</a>')
             cells = f[f["cell_status"].notna()]
             shown = cells[cells["cell_status"] == "number"]
             shown = (shown if len(shown) else cells).head(8)
