@@ -142,7 +142,7 @@ def test_unaccounted_duplicate_fails():
 
 
 def test_schema_checks_are_blocking_and_the_audit_is_not():
-    specs = {spec.name: spec for a in defs().assets for spec in a.check_specs}
+    specs = {spec.name: spec for a in defs().assets for spec in getattr(a, "check_specs", ())}  # source assets: none
     assert {n for n, s in specs.items() if s.blocking} == {
         "raw_files_suite",
         "normalized_reports_suite",
