@@ -124,7 +124,7 @@ def test_review_a_report_at_the_keyboard(warehouse, sample_dir, dagster_home, br
         assert "resolved" in page.inner_text("section.rule"), page.inner_text("main")
         assert "1" in page.locator('tr.cell[data-code="application.other.total"] td.reviewed').inner_text()
         if os.environ.get("GOVINFO_REVIEW_SCREENSHOT"):
-            page.screenshot(path=os.environ["GOVINFO_REVIEW_SCREENSHOT"], full_page=True)
+            page.screenshot(path=os.environ["GOVINFO_REVIEW_SCREENSHOT"])
 
         # X6: the prose's 9 against the table's 7, marked as an error of the source (key s on its only cell).
         page.goto(desk.base + f"/item?report={rid}&rule=X6&subject=granted")
