@@ -42,6 +42,10 @@ class Settings:
     batch_dir: str
     max_file_bytes: int = 200 * MB
     max_unzipped_bytes: int = 100 * MB
+    max_zip_ratio: int = 100
+    max_pdf_pages: int = 1_000
+    max_html_depth: int = 256
+    max_line_chars: int = 1_000_000
     batch_files: int = 10_000
     step_processes_from: int = 2_000
     workers: int = 1
@@ -85,6 +89,10 @@ class Settings:
             batch_dir=text("BATCH_DIR") or str(home / "storage" / "batches"),
             max_file_bytes=number("MAX_FILE_BYTES", 200 * MB),
             max_unzipped_bytes=number("MAX_UNZIPPED_BYTES", 100 * MB),
+            max_zip_ratio=number("MAX_ZIP_RATIO", 100),
+            max_pdf_pages=number("MAX_PDF_PAGES", 1_000),
+            max_html_depth=number("MAX_HTML_DEPTH", 256),
+            max_line_chars=number("MAX_LINE_CHARS", 1_000_000),
             batch_files=number("BATCH_FILES", 10_000),
             step_processes_from=number("STEP_PROCESSES_FROM", 2_000),
             workers=number("WORKERS", os.cpu_count() or 1),

@@ -24,6 +24,7 @@ _BOMS = (
 _CONTROL = frozenset(chr(c) for c in range(32)) - {"\t", "\n", "\r", "\f"}
 _DROP_CONTROL = dict.fromkeys(map(ord, _CONTROL))  # str.translate table that deletes them
 _MAX_CONTROL_SHARE = 0.01
+_MAX_BAD_SEQUENCES = 16  # or one in a thousand characters: more is not a text file with a flaw
 
 
 def _guess_utf16_without_bom(data: bytes) -> str | None:
@@ -128,4 +129,12 @@ def decode(data: bytes) -> Decoded:
             errors.append(f"{enc}: decodes, but holds control characters, so it is binary data")
             continue
         return Decoded(text, enc)
+    for enc in candidates:  # a few bad sequences (an encoded lone surrogate, say) do not lose the report
+        if enc.startswith(("utf-8", "utf-16")):
+            text = data.decode(enc, "replace")
+            bad = text.count("\ufffd") - data.decode(enc, "ignore").count("\ufffd")
+            if bad and bad <= max(_MAX_BAD_SEQUENCES, len(text) // 1000) and not _looks_binary(text):
+                if not enc.startswith("utf-16") or _mostly_cjk_or_ascii(text):
+                    note = f"{bad} byte sequences that are not {enc} (an encoded lone surrogate, say) read as U+FFFD"
+                    return Decoded(text, enc, None, note)
     return Decoded(None, None, "undecodable", "could not decode as " + "; ".join(errors))

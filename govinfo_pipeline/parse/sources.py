@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from govinfo_pipeline.parse import readers
+from govinfo_pipeline.parse import limits, readers
 from govinfo_pipeline.parse.decode import decode
 from govinfo_pipeline.parse.layout import read_layout
 from govinfo_pipeline.parse.report import PARSER_VERSION, TITLE_LINES, find_title, find_year
@@ -80,6 +80,8 @@ def _walk_order(f: SourceFile) -> tuple[tuple[int, str], ...]:
 
 def _source_file(root: Path, path: Path) -> SourceFile:
     rel = path.relative_to(root).as_posix()
+    if not rel.isascii() and limits.has_lone_surrogate(rel):  # a name in bytes that are not UTF-8 (a GBK name)
+        rel = os.fsencode(rel).decode("utf-8", "backslashreplace")  # storable, and the same in every run
     if path.is_symlink():
         try:
             target = path.resolve()
@@ -204,6 +206,7 @@ def read_files(
     rows: list[dict[str, Any]] = []
     manifest = manifest or {}
     known = held_by_path(held)
+    bounds = limits.Limits.current()
     for f in files:
         row: dict[str, Any] = (
             {c: None for c in RAW_COLUMNS} | {"source_path": f.rel, "read": False} | manifest.get(f.rel, {})
@@ -240,7 +243,11 @@ def read_files(
             row["reason"], row["detail"] = exc.reason, exc.detail
             continue
         if binary:
-            row["source_format"], row["blob"] = binary, data
+            row["source_format"] = binary
+            if hit := limits.check_binary(binary, data, bounds):
+                row["reason"], row["detail"] = hit
+                continue
+            row["blob"] = data
             row["year_hint"] = file_year(f.rel, None, row["manifest_year"])
             continue
         decoded = decode(data)
@@ -248,10 +255,15 @@ def read_files(
         if decoded.text is None:
             row["reason"], row["detail"] = decoded.reason, decoded.detail
             continue
-        row["text"] = decoded.text
-        row["detail"] = decoded.detail  # a note on how the text was read, e.g. a truncated last character
-        row["source_format"] = readers.sniff_text(decoded.text)
-        row["year_hint"] = file_year(f.rel, decoded.text, row["manifest_year"])
+        fmt = row["source_format"] = readers.sniff_text(decoded.text)
+        text, cleaned = limits.clean_text(decoded.text, fmt)
+        if hit := limits.check_text(fmt, text, bounds):
+            row["reason"], row["detail"] = hit
+            continue
+        row["text"] = text
+        # a note on how the text was read, e.g. a truncated last character, NUL characters dropped
+        row["detail"] = "; ".join(n for n in (decoded.detail, cleaned) if n) or None
+        row["year_hint"] = file_year(f.rel, text, row["manifest_year"])
     df = pd.DataFrame(rows, columns=RAW_COLUMNS)
     df["year_hint"] = df["year_hint"].astype("Int64")
     df["source_size"] = df["source_size"].astype("Int64")

@@ -13,6 +13,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from govinfo_pipeline import settings
+from govinfo_pipeline.parse.limits import safe_str
 from govinfo_pipeline.store import failpoints
 from govinfo_pipeline.store.schema import (
     BATCH_TABLES,
@@ -30,12 +31,38 @@ from govinfo_pipeline.store.schema import (
 # Reports per transaction: each report is whole in one, and batches stay fast.
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return True
+
+
+def storable(df: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every string storable as text: a NUL (which PostgreSQL refuses) dropped, a lone surrogate
+    (which neither backend can encode) as U+FFFD. Checked a column at a time in one pass; copied only when needed."""
+    fixed = None
+    for col in df.columns:
+        if df[col].dtype != object:
+            continue
+        values = df[col].tolist()
+        try:
+            joined = "\x01".join(filter(None, values))
+        except TypeError:  # not all strings (NaN)
+            joined = "\x01".join(v for v in values if isinstance(v, str))
+        if "\x00" in joined or not _encodable(joined):
+            fixed = df.copy() if fixed is None else fixed
+            fixed[col] = df[col].map(lambda v: safe_str(v) if isinstance(v, str) else v)
+    return df if fixed is None else fixed
+
+
 def _bulk_insert(conn: sa.Connection, table: sa.Table, df: pd.DataFrame) -> None:
     """Insert a DataFrame through the backend's fast path, inside the caller's transaction."""
     if df.empty:
         return
     cols = [c.name for c in table.columns]
-    df = df[cols]
+    df = storable(df[cols])
     name = conn.dialect.name
     if name == "duckdb":
         duck = conn.connection.driver_connection
