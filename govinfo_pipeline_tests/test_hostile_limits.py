@@ -353,3 +353,27 @@ def test_a_limit_is_a_setting(monkeypatch, tmp_path):
         with pytest.raises(settings.SettingsError, match=f"GOVINFO_{name}"):
             settings.current()
         monkeypatch.delenv(f"GOVINFO_{name}")
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "postgresql"])
+def test_a_string_no_database_takes_is_made_storable_on_write(backend, tmp_path, request):
+    """Text from a reader (a PDF's text layer can hold NUL) reaches the writer as it is: the write stores it."""
+    from govinfo_pipeline.store import writes
+    from govinfo_pipeline.store.sessions import open_warehouse
+
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}" if backend == "duckdb" else request.getfixturevalue("pg_url")
+    rej = pd.DataFrame(
+        [
+            {
+                "source_path": "a.pdf",
+                "source_sha256": "0" * 64,
+                "reason": "parse_error",
+                "detail": "ValueError: bad \x00 glyph \ud800 here",
+                "duplicate_of": None,
+            }
+        ],
+        columns=batch.REJECTION_COLUMNS,
+    )
+    with open_warehouse(url, write=True) as engine:
+        writes.write(engine, {"reports": pd.DataFrame(columns=batch.REPORT_COLUMNS), "rejections": rej})
+    assert read(url, "SELECT detail FROM rejections")["detail"].tolist() == ["ValueError: bad  glyph \ufffd here"]
