@@ -377,3 +377,41 @@ def test_a_string_no_database_takes_is_made_storable_on_write(backend, tmp_path,
     with open_warehouse(url, write=True) as engine:
         writes.write(engine, {"reports": pd.DataFrame(columns=batch.REPORT_COLUMNS), "rejections": rej})
     assert read(url, "SELECT detail FROM rejections")["detail"].tolist() == ["ValueError: bad  glyph \ufffd here"]
+
+
+def test_pages_are_counted_where_pdfium_cannot_open_the_file(monkeypatch):
+    monkeypatch.setattr(limits, "_pdfium_pages", lambda data: None)
+    bounds = limits.Limits(100, 100, 1000, 256, 1000)
+    hit = limits.check_pdf(many_page_pdf(3000), bounds)
+    assert hit is not None and hit[0] == "too_many_pages"
+
+
+MEASURE = """
+import resource, sys, time
+from pathlib import Path
+from govinfo_pipeline.parse import batch, sources
+path = Path(sys.argv[1])
+started = time.monotonic()
+out = batch.normalize(sources.read_files([sources.SourceFile(path, path.name)]), workers=1)
+outcome = "rejected:" + out["rejections"]["reason"][0] if len(out["rejections"]) else "report"
+print(outcome, time.monotonic() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["laughs.docx", "laughs.html", "xxe.docx", "deep.html", "long line.txt", "3000 pages.pdf", "ratio bomb.docx"],
+)
+def test_each_file_is_read_in_bounded_time_and_memory(files, name):
+    """Each file alone in a fresh process: its read takes seconds and its peak memory stays near the import's."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "GOVINFO_MAX_UNZIPPED_BYTES": "3000000"}
+    proc = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(files / name)], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert proc.returncode == 0, proc.stderr
+    outcome, seconds, peak_mb = proc.stdout.split()
+    assert float(seconds) < 10, (outcome, seconds)
+    assert int(peak_mb) < 600, (outcome, peak_mb)

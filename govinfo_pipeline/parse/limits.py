@@ -120,8 +120,18 @@ def _declares_dtd(z: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
 
 
 def check_pdf(data: bytes, limits: Limits) -> Rejection | None:
-    """A PDF with more pages than GOVINFO_MAX_PDF_PAGES; one PDFium cannot open is left to the PDF reader,
-    which tells an encrypted file from a damaged one."""
+    """A PDF with more pages than GOVINFO_MAX_PDF_PAGES. Pages are counted by PDFium, or where it cannot open
+    the file by the page tree's /Count as pdfminer (the PDF reader's parser) finds it; a file neither can count
+    is left to the PDF reader, which tells an encrypted file from a damaged one."""
+    pages = _pdfium_pages(data)
+    if pages is None:
+        pages = _pdfminer_pages(data)
+    if pages is not None and pages > limits.max_pdf_pages:
+        return "too_many_pages", f"the PDF has {pages} pages, over GOVINFO_MAX_PDF_PAGES ({limits.max_pdf_pages})"
+    return None
+
+
+def _pdfium_pages(data: bytes) -> int | None:
     import pypdfium2
 
     try:
@@ -129,12 +139,22 @@ def check_pdf(data: bytes, limits: Limits) -> Rejection | None:
     except Exception:
         return None
     try:
-        pages = len(doc)
+        return len(doc)
     finally:
         doc.close()
-    if pages > limits.max_pdf_pages:
-        return "too_many_pages", f"the PDF has {pages} pages, over GOVINFO_MAX_PDF_PAGES ({limits.max_pdf_pages})"
-    return None
+
+
+def _pdfminer_pages(data: bytes) -> int | None:
+    from pdfminer.pdfdocument import PDFDocument
+    from pdfminer.pdfparser import PDFParser
+    from pdfminer.pdftypes import resolve1
+
+    try:
+        catalog = PDFDocument(PDFParser(io.BytesIO(data))).catalog
+        count = resolve1(resolve1(catalog["Pages"])["Count"])
+    except Exception:
+        return None
+    return count if isinstance(count, int) else None
 
 
 def check_text(fmt: str, text: str, limits: Limits | None = None) -> Rejection | None:
