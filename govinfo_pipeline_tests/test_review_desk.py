@@ -253,3 +253,33 @@ def test_the_pdf_crop_holds_the_cells_number(warehouse, sample_dir, tmp_path, da
         )
     )
     assert min(inside.getdata()) < 100  # the printed digit is in the crop where the text layer puts it
+
+
+def test_evidence_of_web_pages_word_files_and_glued_text(tmp_path, dagster_home):
+    """HTML and Word cells: their table as the reader saw it, the cell marked (qinglan_scj_2022: 予以公开 总计 60,
+    hand-read); a page flattened onto one line: the text around the cell, its run marked (qinglan_wjw_2023: the
+    unsplittable run 111000012 of 予以公开)."""
+    from urllib.request import urlopen
+
+    corpus = ROOT / "govinfo_pipeline_tests" / "corpus" / "2021"
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for name in ("qinglan_scj_2022_site.html", "qinglan_scj_2022_word.docx", "qinglan_wjw_2023_glued_ambiguous.txt"):
+        shutil.copy(corpus / name, raw / name)
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    assert govinfo("run", "--input", str(raw), "--warehouse", url, home=dagster_home).returncode == 0
+    reports = read(url, "SELECT report_id, source_format FROM reports")
+    desk = Desk(url, raw, "r")
+    try:
+        for rid, fmt in reports.values:
+            with urlopen(f"{desk.base}/item?report={rid}&cell=application.granted.total") as r:
+                doc = lxml_html.fromstring(r.read().decode("utf-8"))
+            if fmt == "text":
+                assert [m.text_content() for m in doc.xpath("//pre[contains(@class, 'excerpt')]/mark")] == ["111000012"]
+            else:
+                hits = doc.xpath("//table[@class='grid']//td[@class='hit']")
+                assert [h.text_content() for h in hits] == ["60"], fmt
+                row = hits[0].getparent()
+                assert "（一）予以公开" in row.text_content() and "52" in row.text_content()
+    finally:
+        desk.stop()

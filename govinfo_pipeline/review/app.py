@@ -110,8 +110,10 @@ def create_app(url: str, input_dir: Path, reviewer: str, hosts: list[str] | None
             past = queue.history(engine, report)
             order = [i.href for i in _queue(engine, f)]
         for c in cells:
-            c["lines"] = _lines(desk.input_dir, c)
+            c["excerpt"] = _excerpt(desk.input_dir, c)
+            c["lines"] = [] if c["excerpt"] else _lines(desk.input_dir, c)
             c["pdf"] = _is_pdf(desk.input_dir, c)
+            c["grid"] = [] if c["lines"] or c["pdf"] else _grid(desk.input_dir, c)
             c["evidence_href"] = f"/evidence/{report}/{c['code']}.png"
         here = it.href
         at = order.index(here) if here in order else -1
@@ -193,3 +195,17 @@ def _is_pdf(input_dir: Path, cell: dict) -> bool:
         return ev.is_pdf(ev.source_file(input_dir, str(cell["source_path"])))
     except (ev.NoEvidence, OSError):
         return False
+
+
+def _grid(input_dir: Path, cell: dict) -> list[list[tuple[str, bool]]]:
+    try:
+        return ev.table_rows(ev.source_file(input_dir, str(cell["source_path"])), cell)
+    except (ev.NoEvidence, OSError, ValueError):
+        return []
+
+
+def _excerpt(input_dir: Path, cell: dict) -> tuple[str, str, str] | None:
+    try:
+        return ev.excerpt(ev.source_file(input_dir, str(cell["source_path"])), cell)
+    except (ev.NoEvidence, OSError, ValueError):
+        return None

@@ -110,6 +110,47 @@ def source_lines(path: Path, line: int | None) -> list[tuple[int, str, bool]]:
     return [(n, lines[n - 1], n == line) for n in range(lo, hi + 1)]
 
 
+LONG_LINE = 300  # a line longer than this (a page flattened onto one line) is shown around the cell only
+
+
+def excerpt(path: Path, cell: dict, width: int = 80) -> tuple[str, str, str] | None:
+    """For a cell on a long line with a known offset: the text before it, the cell's run, and the text after."""
+    from govinfo_pipeline.parse.decode import decode
+
+    line, offset = cell.get("source_line"), cell.get("source_offset")
+    if line is None or offset is None:
+        return None
+    lines = (decode(path.read_bytes()).text or "").splitlines()
+    if not 1 <= int(line) <= len(lines) or len(lines[int(line) - 1]) <= LONG_LINE:
+        return None
+    text, start = lines[int(line) - 1], int(offset)
+    end = start + len(str(cell.get("raw_text") or ""))
+    return text[max(0, start - width) : start], text[start:end], text[end : end + width]
+
+
+def table_rows(path: Path, cell: dict, context: int = 4) -> list[list[tuple[str, bool]]]:
+    """For a cell read from an HTML or Word table: the rows of that table around the cell's row, as the reader
+    saw them (merged cells expanded), each cell's text and whether it is the cell; [] when there is no table."""
+    from govinfo_pipeline.parse.decode import decode
+    from govinfo_pipeline.parse.readers import read_any
+
+    table, row, col, fmt = (cell.get(k) for k in ("source_table", "source_row", "source_col", "source_format"))
+    if table is None or row is None or col is None or fmt not in ("html", "docx"):
+        return []
+    data = path.read_bytes()
+    layout = read_any(None if fmt == "docx" else decode(data).text, data, str(fmt))
+    grid: dict[int, dict[int, str]] = {}
+    for group in layout.groups:
+        for c in group:
+            if c.table == table and c.row is not None and c.col is not None:
+                grid.setdefault(c.row, {})[c.col] = c.text
+    if not grid:
+        return []
+    width = 1 + max(k for r in grid.values() for k in r)
+    rows = [r for r in sorted(grid) if abs(r - int(row)) <= context]
+    return [[(grid[r].get(k, ""), r == row and k == col) for k in range(width)] for r in rows]
+
+
 def cell_png(cell: dict, input_dir: Path) -> bytes:
     """The PNG that ``govinfo evidence`` writes: the crop of the PDF page, or the source lines drawn as an image."""
     path = source_file(input_dir, str(cell["source_path"]))

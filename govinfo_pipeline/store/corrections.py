@@ -187,6 +187,8 @@ def refresh_results(engine: sa.Engine, report_ids: list[str] | None = None) -> i
                 out = out.assign(checked_at=_now(), passed=out["passed"].astype(object).where(out["passed"].notna()))
                 _bulk_insert(conn, review_results, out)
         written += len(out)
+    with engine.begin() as conn:  # the reviewed results of reports that a new version of their file replaced
+        conn.execute(review_results.delete().where(review_results.c.report_id.not_in(sa.select(reports.c.report_id))))
     return written
 
 

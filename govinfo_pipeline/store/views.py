@@ -11,7 +11,7 @@ from govinfo_pipeline.store.corrections import reviewed_cells_sql
 from govinfo_pipeline.store.schema import quote_cols
 
 # Cells whose value a reviewer gave (corrections of kind misread), counted in each analyst view.
-REVIEWED = "SUM(CASE WHEN c.value_source = 'reviewer' THEN 1 ELSE 0 END) AS reviewed_cells"
+REVIEWED = "CAST(SUM(CASE WHEN c.value_source = 'reviewer' THEN 1 ELSE 0 END) AS BIGINT) AS reviewed_cells"
 
 
 def _headline_rows() -> dict[str, tuple[str, ...]]:
@@ -206,7 +206,7 @@ def _outcome_rates_year_sql(engine: sa.Engine) -> str:
                CAST(SUM(CASE WHEN o.processed > 0 THEN 1 ELSE 0 END) AS BIGINT) AS reports_with_applications,
                SUM(o.processed) AS processed, {sums},
                {shares},
-               SUM(o.reviewed_cells) AS reviewed_cells
+               CAST(SUM(o.reviewed_cells) AS BIGINT) AS reviewed_cells
         FROM ({_outcome_figures_sql(engine)}) o
         GROUP BY o.report_year"""
 
