@@ -415,3 +415,25 @@ def test_each_file_is_read_in_bounded_time_and_memory(files, name):
     outcome, seconds, peak_mb = proc.stdout.split()
     assert float(seconds) < 10, (outcome, seconds)
     assert int(peak_mb) < 600, (outcome, peak_mb)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_a_dtd_is_found_in_any_xml_part_of_a_word_file(encoding):
+    """Whatever the part is called and however it is encoded, and however much padding comes first."""
+    part = "<?xml version='1.0'?>" + " " * 200_000 + '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><a/>'
+    data = word_with(extra={"word/custom/part.dat": part.encode(encoding)})
+    bounds = limits.Limits(100_000_000, 1_000_000, 1000, 256, 1000)
+    hit = limits.check_docx(data, bounds)
+    assert hit is not None and hit[0] == "xml_entities" and "word/custom/part.dat" in hit[1]
+    assert limits.check_docx(WORD, bounds) is None
+    for report in CORPUS.rglob("*.docx"):  # no real Word file hits a limit
+        assert limits.check_docx(report.read_bytes(), limits.Limits.current()) is None, report.name
+
+
+def test_no_real_report_hits_a_limit():
+    """The hand-read corpus and the samples, in every format, pass every check at the defaults."""
+    found = sorted(p for p in [*CORPUS.rglob("*"), *SAMPLES.glob("*.txt")] if p.is_file() and p.suffix != ".yaml")
+    raw = sources.read_files([sources.SourceFile(p, p.name) for p in found])
+    hit = raw[raw["reason"].isin(["too_compressed", "xml_entities", "too_many_pages", "too_deep", "line_too_long"])]
+    assert hit.empty, hit[["source_path", "reason", "detail"]].to_dict("records")
+    assert len(found) > 20

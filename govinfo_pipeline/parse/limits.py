@@ -8,6 +8,7 @@ Each check returns ``(reason, detail)`` for a file that hits a limit, or None. T
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import zipfile
 from dataclasses import dataclass
@@ -90,8 +91,8 @@ def check_docx(data: bytes, limits: Limits) -> Rejection | None:
                     f"{i.filename} inflates {ratio:.0f} times ({i.compress_size} to {i.file_size} bytes), over "
                     f"GOVINFO_MAX_ZIP_RATIO ({limits.max_zip_ratio}): a zip bomb"
                 )
-        for i in members:
-            if i.filename.endswith((".xml", ".rels")):
+        for i in members:  # every part, whatever its name: the package's relationships may name any as XML
+            if not i.is_dir():
                 try:
                     declares = _declares_dtd(z, i)
                 except Exception as exc:  # BadZipFile, zlib.error, EOFError: a damaged member
@@ -108,7 +109,15 @@ def _declares_dtd(z: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
     """True when the XML part has a DTD in its prolog (read in chunks up to its first element)."""
     prolog = b""
     with z.open(member) as fh:
-        while chunk := fh.read(_CHUNK):
+        first = fh.read(_CHUNK)
+        utf16 = first[:2] in (b"\xff\xfe", b"\xfe\xff")  # XML may be UTF-16: scanned as UTF-8
+        if utf16:
+            codec = "utf-16-le" if first[:2] == b"\xff\xfe" else "utf-16-be"
+        if not utf16 and not first.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):  # not XML (an image, say)
+            return False
+        for chunk in itertools.chain([first], iter(lambda: fh.read(_CHUNK), b"")):
+            if utf16:
+                chunk = chunk.decode(codec, "ignore").encode("utf-8")
             prolog = prolog[-16:] + chunk  # a marker split between two chunks is still seen
             m = _ELEMENT_START.search(prolog)
             head = prolog[: m.start()] if m else prolog

@@ -229,7 +229,7 @@ def read_files(
                 )
                 continue
             if size > max_bytes:
-                row["reason"], row["detail"] = "too_large", f"{size} bytes, over the limit of {max_bytes}"
+                row["reason"], row["detail"] = "too_large", f"{size} bytes, over GOVINFO_MAX_FILE_BYTES ({max_bytes})"
                 continue
             data = f.path.read_bytes()
             row["read"] = True
