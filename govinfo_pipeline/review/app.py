@@ -168,8 +168,12 @@ def create_app(url: str, input_dir: Path, reviewer: str, hosts: list[str] | None
             rows = corrections.with_state(engine)
         return desk.page("corrections.html", rows=rows.iloc[::-1].to_dict("records"))
 
+    async def busy(request: Request, exc: Exception) -> Response:
+        return desk.page("error.html", 503, message=f"The warehouse cannot be opened now ({exc}); try again.")
+
     allowed = hosts or ["127.0.0.1", "localhost"]
     return Starlette(
+        exception_handlers={TimeoutError: busy, sa.exc.OperationalError: busy},
         routes=[
             Route("/", home),
             Route("/item", item),
