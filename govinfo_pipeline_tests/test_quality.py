@@ -183,3 +183,17 @@ def test_blanking_a_table(tmp_path):
 def test_rule_ids_are_in_the_codebook(sample_results):
     assert set(sample_results["rule_id"]) <= set(codebook.rules()) | {"K0", "K1", "K2"}
     assert set(RESULT_COLUMNS) <= set(sample_results.columns)
+
+
+def test_prose_line_is_a_whole_number_beside_a_pdf(tmp_path):
+    """A batch with a PDF (its prose has no line numbers) beside a text dump: X6 still names the dump's line as
+    written (``prose line 12``, not ``prose line 12.0``), and the PDF's claims as ``prose``."""
+    sample = sorted(p for p in SAMPLES.iterdir() if p.name.startswith("001"))[0]
+    (tmp_path / sample.name).write_bytes(sample.read_bytes())
+    pdf = Path(__file__).parent / "corpus" / "2019" / "tongchuan_zrzy_2020_print.pdf"
+    (tmp_path / pdf.name).write_bytes(pdf.read_bytes())
+    out = parse_batch.normalize(sources.read_files(sources.discover(tmp_path)), workers=1)
+    results = rules.evaluate(out["reports"], out["cells"], out["claims"])
+    ops = results.loc[results["rule_id"] == "X6", "operands"]
+    assert len(ops) and all(o.startswith(("prose: ", "prose line ")) and ".0:" not in o for o in ops)
+    assert any(o.startswith("prose line ") for o in ops)

@@ -11,6 +11,13 @@ from govinfo_pipeline.parse.values import NUMBER
 from govinfo_pipeline.quality.results import TOLERANCE, result_frame, rule_level
 
 
+def _where(claims: pd.DataFrame) -> pd.Series:
+    """``prose line N: `` for each claim (its line as a whole number, even where a batch holds claims without one,
+    which makes the column float); ``prose: `` where the format has no lines (a PDF)."""
+    line = pd.to_numeric(claims["source_line"], errors="coerce")
+    return line.map(lambda v: "prose: " if pd.isna(v) else f"prose line {int(v)}: ")
+
+
 def _prose_vs_table(cells: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
     """X6: each figure the prose quotes must equal its table figure (one result per quote)."""
     quotes = claims[claims["figure"].isin(prose.FIGURES)]
@@ -53,7 +60,7 @@ def _prose_vs_table(cells: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
                 "subject": out["figure"],
                 "expected": out["value"],
                 "observed": out["observed"],
-                "operands": "prose line " + out["source_line"].astype(str) + ": " + out["phrase"],
+                "operands": _where(out) + out["phrase"],
                 "cells": out["figure"].map(codes),
                 "message": "X6 ["
                 + out["figure"]
@@ -90,7 +97,7 @@ def _no_applications(cells: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
                 "subject": "new_received,carried_over",
                 "expected": 0.0,
                 "observed": out["observed"],
-                "operands": "prose line " + out["source_line"].astype(str) + ": " + out["phrase"],
+                "operands": _where(out) + out["phrase"],
                 "cells": "application.new_received.*,application.carried_over.*",
                 "message": np.where(
                     passed,
