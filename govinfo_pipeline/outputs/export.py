@@ -34,6 +34,8 @@ CONTRACT_TABLES = (
     "validations",
     "agencies",
     "agency_aliases",
+    "corrections",
+    "review_results",
 )
 # Deterministic row order in the files (columns that exist in every schema version).
 ORDER_BY = {
@@ -46,6 +48,8 @@ ORDER_BY = {
     "validations": ("validated_at", "suite", "run_id"),
     "agencies": ("agency_id",),
     "agency_aliases": ("alias",),
+    "corrections": ("corrected_at", "correction_id"),
+    "review_results": ("report_id", "rule_id", "subject", "operands"),
     "v_year_over_year": ("agency_id", "report_year", "report_id"),
     "v_cells": ("report_id", "section", "row", "col"),
     "v_agency_year": ("report_id",),
