@@ -46,6 +46,9 @@ class Settings:
     max_pdf_pages: int = 1_000
     max_html_depth: int = 256
     max_line_chars: int = 1_000_000
+    ocr_workers: int = 1
+    ocr_dpi: int = 200
+    ocr_min_confidence: int = 50  # percent
     batch_files: int = 10_000
     step_processes_from: int = 2_000
     workers: int = 1
@@ -93,6 +96,9 @@ class Settings:
             max_pdf_pages=number("MAX_PDF_PAGES", 1_000),
             max_html_depth=number("MAX_HTML_DEPTH", 256),
             max_line_chars=number("MAX_LINE_CHARS", 1_000_000),
+            ocr_workers=number("OCR_WORKERS", os.cpu_count() or 1),
+            ocr_dpi=number("OCR_DPI", 200),
+            ocr_min_confidence=min(number("OCR_MIN_CONFIDENCE", 50), 100),
             batch_files=number("BATCH_FILES", 10_000),
             step_processes_from=number("STEP_PROCESSES_FROM", 2_000),
             workers=number("WORKERS", os.cpu_count() or 1),

@@ -331,19 +331,34 @@ def read_pdf(data: bytes) -> Layout:
     except Exception as exc:
         raise unreadable(exc) from exc
     try:
-        return _pdf_layout(pdf)
+        return _pdf_layout(pdf, data)
     except Exception as exc:
         raise unreadable(exc) from exc
     finally:
         pdf.close()
 
 
-def _pdf_layout(pdf: pdfplumber.PDF) -> Layout:
-    """Tables from the page layout (pdfplumber); the text outside them is the prose."""
+def _pdf_layout(pdf: pdfplumber.PDF, data: bytes = b"") -> Layout:
+    """Tables from the page layout (pdfplumber); the text outside them is the prose. Pages without a usable text
+    layer (a scan) are read by OCR into the same tables and prose."""
+    from govinfo_pipeline.parse import ocr
+
     prose: list[tuple[int | None, str]] = []
     groups: list[list[Cell]] = []
+    notes: list[str] = []
+    s = settings.current()
+    scanned = [i for i, page in enumerate(pdf.pages) if ocr.needs_ocr(page)] if data else []
+    read = {p.page: p for p in ocr.read_pages(data, scanned, s.ocr_dpi, s.ocr_workers)}
+    if read:
+        notes.append(ocr.summary(list(read.values()), s.ocr_dpi))
     t = 0
     for page_no, page in enumerate(pdf.pages, start=1):
+        if page_no in read:
+            page_groups, page_prose, n_tables = ocr.page_layout(page, read[page_no], t, s.ocr_min_confidence / 100)
+            groups += page_groups
+            prose += page_prose
+            t += n_tables
+            continue
         found = page.find_tables()
         boxes = [tb.bbox for tb in found]
 
@@ -361,7 +376,7 @@ def _pdf_layout(pdf: pdfplumber.PDF) -> Layout:
             ]
             groups += _groups(t, tb.extract(), page=page_no, boxes=cell_boxes)  # None: a merged cell continues
             t += 1
-    return Layout(groups=groups, prose=prose, source_format="pdf")
+    return Layout(groups=groups, prose=prose, source_format="pdf", notes=notes)
 
 
 # ---- Markdown ----

@@ -199,7 +199,7 @@ def parse_layout(layout: Layout, text: str | None = None) -> ParsedReport:
         cells = tables.cells
         notes.extend(tables.notes)
         missing = tables.unread_rows or any(
-            c["cell_status"] == "absent" or c["cell_flag"] == "unsplittable" for c in cells
+            c["cell_status"] == "absent" or c["cell_flag"] in ("unsplittable", "ocr_low") for c in cells
         )
         status = (
             "failed"

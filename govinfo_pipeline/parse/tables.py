@@ -132,7 +132,7 @@ def _is_value_like(cell: Cell) -> bool:
 def _emit(result: TableResult, spec: codebook.CellSpec, cell: Cell | None, as_text: bool = False) -> None:
     raw = None if cell is None else cell.raw
     flag = None if cell is None else cell.flag
-    if flag == "unsplittable":  # glued digits that no rule can cut with certainty: kept as the raw run
+    if flag in ("unsplittable", "ocr_low"):  # glued digits no rule can cut, an OCR reading in doubt: kept as text
         as_text = True
     value, unit, status = (None, None, TEXT) if as_text else parse_cell(raw, spec.kind, spec.default_unit)
     box = None if cell is None else cell.box
