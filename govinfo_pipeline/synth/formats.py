@@ -26,7 +26,9 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-FORMATS = ("txt", "html", "docx", "pdf", "txt-flat", "txt-raw", "md-split")  # the last three: synth/damage.py
+# txt-flat, txt-raw and md-split: synth/damage.py; pdf-scan (the PDF printed and scanned): synth/scan.py
+FORMATS = ("txt", "html", "docx", "pdf", "txt-flat", "txt-raw", "md-split", "pdf-scan")
+SCANNED = ("pdf-scan",)
 # Word bookmarks that a text dump prints before a number; a page, a Word file or a PDF does not show them.
 _BOOKMARK = re.compile(r"\[bookmark: [^\]]*\]")
 
@@ -77,6 +79,14 @@ def render(fmt: str, text: str) -> bytes:
         return to_docx(blocks)
     if fmt == "pdf":
         return to_pdf(blocks)
+    if fmt == "pdf-scan":
+        import hashlib
+        import random
+
+        from govinfo_pipeline.synth import scan
+
+        rng = random.Random(hashlib.sha256(f"{fmt}:{text}".encode()).hexdigest())
+        return scan.scan(to_pdf(blocks), rng)
     if fmt in ("txt-flat", "txt-raw", "md-split"):
         from govinfo_pipeline.synth import damage
 
