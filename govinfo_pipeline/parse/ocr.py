@@ -184,11 +184,12 @@ def _missed(gray: NDArray[np.uint8], binary: NDArray[np.uint8], page: OcrPage, s
     joined = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_RECT, (int(6 * scale), int(2 * scale))))
     contours, _ = cv2.findContours(joined, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     found: list[Word] = []
-    page.rereads = len(contours)  # type: ignore[attr-defined]
     for contour in contours:
         x, y, w, h = cv2.boundingRect(contour)
         if int(np.count_nonzero(ink[y : y + h, x : x + w])) < MIN_MARK_PIXELS:
             continue
+        if not _ruled(page, (x + w / 2) / scale, (y + h / 2) / scale):
+            continue  # prose: a mark there is not a cell's
         pad = int(3 * scale)
         crop = gray[max(y - pad, 0) : y + h + pad, max(x - pad, 0) : x + w + pad]
         result, _ = _engine()(np.stack([crop] * 3, axis=-1), use_det=False, use_cls=False, use_rec=True)
@@ -196,6 +197,12 @@ def _missed(gray: NDArray[np.uint8], binary: NDArray[np.uint8], page: OcrPage, s
         box = (x / scale, y / scale, (x + w) / scale, (y + h) / scale)
         found.append(Word(text, box, score) if text else Word("?", box, 0.0))
     return found
+
+
+def _ruled(page: OcrPage, x: float, y: float) -> bool:
+    """True when (x, y) has a vertical rule on its left and one on its right: it is inside a table."""
+    beside = [(v[0] + v[2]) / 2 for v in page.vertical if v[1] <= y <= v[3]]
+    return any(vx < x for vx in beside) and any(vx > x for vx in beside)
 
 
 def _read_one(args: tuple[bytes, int, int]) -> OcrPage:
