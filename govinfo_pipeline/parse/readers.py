@@ -272,41 +272,16 @@ def _content_root(root: _Element) -> _Element:
 
 
 def read_docx(data: bytes) -> Layout:
-    import docx
-    from docx.table import Table
-    from docx.text.paragraph import Paragraph
+    from govinfo_pipeline.parse.docx import DocxError, read_docx_xml
 
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         inflated = sum(i.file_size for i in z.infolist())
     if inflated > max_unzipped_bytes():
         raise Unreadable("too_large", f"the Word document inflates to {inflated} bytes (a zip bomb?)")
     try:
-        document = docx.Document(io.BytesIO(data))
-    except Exception as exc:
-        raise Unreadable("malformed", f"not a readable Word document: {type(exc).__name__}: {exc}") from exc
-    prose: list[tuple[int | None, str]] = []
-    groups: list[list[Cell]] = []
-    t = 0
-    for child in document.element.body.iterchildren():
-        tag = child.tag.rsplit("}", 1)[-1]
-        if tag == "p":
-            text = Paragraph(child, document).text.strip()
-            if text:
-                prose.append((None, text))
-        elif tag == "tbl":
-            table = Table(child, document)
-            grid: list[list[str | None]] = []
-            for r in range(len(table.rows)):
-                row: list[str | None] = []
-                last = None
-                for c in range(len(table.columns)):
-                    cell = table.cell(r, c)
-                    row.append(None if cell._tc is last else cell.text)  # merged across columns: once
-                    last = cell._tc
-                grid.append(row)
-            groups += _groups(t, grid)
-            t += 1
-    return Layout(groups=groups, prose=prose, source_format="docx")
+        return read_docx_xml(data)
+    except DocxError as exc:
+        raise Unreadable("malformed", f"not a readable Word document: {exc}") from exc
 
 
 # ---- PDF ----
