@@ -237,3 +237,62 @@ def run(
     if not keep:
         shutil.rmtree(work, ignore_errors=True)
     return figures
+
+
+def _format_row(figures: dict) -> dict:
+    """One format's line of the speed table, from its run's figures."""
+    seconds = figures["pipeline_seconds"]
+    return {
+        "reports": figures["reports"],
+        "pipeline_seconds": seconds,
+        "reports_per_second": round(figures["reports"] / seconds, 1) if seconds else None,
+        "normalized_seconds": round(figures["stages"].get("normalized", 0.0), 2),
+        "read_floor_seconds": figures["read_floor_seconds"],
+        "pipeline_to_floor_ratio": figures["pipeline_to_floor_ratio"],
+        "one_report_seconds": figures["one_report_seconds"],
+        "peak_rss_mb": figures["peak_rss_mb"],
+        "oracle_exact": figures["oracle_cells_correct"] == figures["oracle_cells_expected"]
+        and figures["oracle_rule_failures_found"] == figures["oracle_rule_failures_expected"],
+    }
+
+
+def run_per_format(
+    reports: int,
+    out: Path,
+    formats: tuple[str, ...],
+    seed: int = 0,
+    keep: Path | None = None,
+    profile: Path | None = None,
+) -> dict:
+    """``run`` once per format (a corpus of that format only, ``reports`` reports each), one after another;
+    one JSON with each format's rate, read floor and ratio, and each run's full figures."""
+    per_format: dict[str, dict] = {}
+    details: dict[str, dict] = {}
+    for fmt in formats:
+        with tempfile.TemporaryDirectory(prefix="govinfo-bench-") as tmp:
+            sub_keep = keep / fmt if keep else None
+            sub_profile = profile.with_name(f"{profile.stem}-{fmt}{profile.suffix}") if profile else None
+            figures = run(reports, Path(tmp) / "figures.json", (fmt,), seed, sub_keep, sub_profile)
+        per_format[fmt] = _format_row(figures)
+        details[fmt] = figures
+    result = {"reports_per_format": reports, "per_format": per_format, "runs": details}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return result
+
+
+def markdown_table(result: dict) -> str:
+    """The README's speed table from a ``--per-format`` JSON (or a single run's)."""
+    rows = result.get("per_format") or {"+".join(result["formats"]): _format_row(result)}
+    lines = [
+        "| format | reports | reports/s | pipeline s | normalized stage s | read floor s | × read floor | oracle |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for fmt, r in rows.items():
+        ratio = r["pipeline_to_floor_ratio"]
+        lines.append(
+            f"| {fmt} | {r['reports']:,} | {r['reports_per_second']} | {r['pipeline_seconds']} | "
+            f"{r['normalized_seconds']} | {r['read_floor_seconds']} | {'' if ratio is None else f'{ratio:,}×'} | "
+            f"{'exact' if r['oracle_exact'] else 'NOT exact'} |"
+        )
+    return "\n".join(lines)

@@ -181,8 +181,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
     keep, profile = (Path(args.keep) if args.keep else None), (Path(args.profile) if args.profile else None)
-    figures = bench.run(args.reports, Path(args.out), formats, args.seed, keep, profile)
-    print(json.dumps(figures, ensure_ascii=False, indent=2))
+    if args.markdown and not args.reports:
+        print(bench.markdown_table(json.loads(Path(args.out).read_text(encoding="utf-8"))))
+        return 0
+    if not args.reports:
+        raise SystemExit("govinfo bench: --reports N is needed (or --markdown alone, to print a JSON's table)")
+    run = bench.run_per_format if args.per_format else bench.run
+    figures = run(args.reports, Path(args.out), formats, args.seed, keep, profile)
+    print(bench.markdown_table(figures) if args.markdown else json.dumps(figures, ensure_ascii=False, indent=2))
     return 0
 
 

@@ -66,3 +66,22 @@ def test_stage_figures_sum_each_stage_and_take_the_peak_inside_its_windows():
     seconds, peaks = bench.stage_figures(windows, samples)
     assert seconds == {"raw": 3.5, "normalized": 8.0}
     assert peaks == {"raw": 2.0, "normalized": 8.0}  # samples outside every window (9 and 25 s) count nowhere
+
+
+def test_markdown_table_has_one_line_per_format_from_the_per_format_json():
+    row = {
+        "reports": 500,
+        "pipeline_seconds": 50.0,
+        "reports_per_second": 10.0,
+        "normalized_seconds": 20.0,
+        "read_floor_seconds": 0.5,
+        "pipeline_to_floor_ratio": 100.0,
+        "one_report_seconds": 12.0,
+        "peak_rss_mb": 900.0,
+        "oracle_exact": True,
+    }
+    table = bench.markdown_table({"per_format": {"txt": row, "docx": {**row, "oracle_exact": False}}})
+    lines = table.splitlines()
+    assert len(lines) == 4
+    assert lines[2].startswith("| txt | 500 | 10.0 | 50.0 | 20.0 | 0.5 | 100.0× | exact |")
+    assert lines[3].endswith("| NOT exact |")
