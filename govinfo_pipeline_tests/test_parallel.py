@@ -134,7 +134,7 @@ def step_events(instance: dg.DagsterInstance, run_id: str) -> dict[str, dict]:
     return steps
 
 
-STEPS = {"raw_files", "normalized", "facts", "warehouse_tables"}
+STEPS = {"raw_files", "normalized", "facts", "warehouse_tables", "review__reviewed_results"}  # the ingest job's steps
 
 
 # --- the pool ----------------------------------------------------------------------------------------------------

@@ -323,7 +323,11 @@ def _pdf_layout(pdf: pdfplumber.PDF, data: bytes = b"") -> Layout:
     notes: list[str] = []
     s = settings.current()
     scanned = [i for i, page in enumerate(pdf.pages) if ocr.needs_ocr(page)] if data else []
-    read = {p.page: p for p in ocr.read_pages(data, scanned, s.ocr_dpi, s.ocr_workers)}
+    try:
+        read = {p.page: p for p in ocr.read_pages(data, scanned, s.ocr_dpi, s.ocr_workers)}
+    except Exception as exc:  # the engine broke: the pages are unread, the rest of the report is kept
+        read = {}
+        notes.append(f"OCR of pages {', '.join(str(i + 1) for i in scanned)} failed ({type(exc).__name__}: {exc})")
     if read:
         notes.append(ocr.summary(list(read.values()), s.ocr_dpi))
     t = 0

@@ -70,7 +70,7 @@ agency_aliases = sa.Table(
     sa.Column("alias", sa.Text, primary_key=True),  # every spelling seen
     sa.Column("agency_id", sa.String(16), nullable=False),
     sa.Column("name_source", sa.String(16)),  # where the spelling was first read: manifest, title or opening_prose
-    sa.Column("first_report_id", sa.String(32)),  # the report it was first read from
+    sa.Column("first_report_id", sa.String(32)),  # the earliest report (by year, then id) that carries it
 )
 
 

@@ -162,6 +162,16 @@ def _add_agencies(conn: sa.Connection, chunk: pd.DataFrame) -> None:
             }
         ),
     )
+    # The first report of a spelling is the earliest held (by year, then id), whatever order the runs came in.
+    earliest = (
+        sa.select(reports.c.report_id)
+        .where(reports.c.agency_name == agency_aliases.c.alias)
+        .order_by(reports.c.report_year, reports.c.report_id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    for names in chunks(spellings["agency_name"].tolist(), 1000):
+        conn.execute(agency_aliases.update().where(agency_aliases.c.alias.in_(names)).values(first_report_id=earliest))
 
 
 def account(engine: sa.Engine, files: pd.DataFrame, run_id: str | None, partitions: str | None) -> dict:
