@@ -15,8 +15,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import IO
 
 import pandas as pd
 import sqlalchemy as sa
@@ -102,6 +104,8 @@ def _run_cli(
     if profile:  # the command profiles itself, and each batch process itself (see launch.profiled); the steps
         # run in those processes (not in step processes of their own), so that the profiles show them
         env = {**env, "GOVINFO_PROFILE": str(profile), "GOVINFO_STEP_PROCESSES_FROM": str(10**9)}
+    # The run's progress lines are passed on to this command's stderr as they come; the rest is kept.
+    env = {"GOVINFO_PROGRESS": "lines", **env}
     proc = subprocess.Popen(
         [sys.executable, "-m", "govinfo_pipeline.cli", *args],
         env=env,
@@ -109,12 +113,16 @@ def _run_cli(
         stderr=subprocess.PIPE,
         text=True,
     )
+    assert proc.stdout is not None and proc.stderr is not None  # both piped
+    errors: list[str] = []
+    relay = threading.Thread(target=_relay, args=(proc.stderr, errors), daemon=True)
+    relay.start()
     sampler = TreeMemory(proc.pid)
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
     sampler.stop()
-    assert proc.stdout is not None and proc.stderr is not None  # both piped
-    out, err = proc.stdout.read(), proc.stderr.read()
+    relay.join()
+    out, err = proc.stdout.read(), "".join(errors)
     proc.returncode = os.waitstatus_to_exitcode(status)
     memory: dict = {"largest_process_rss_mb": round(usage.ru_maxrss / 1024, 1), "samples": sampler.samples}
     if sampler.available:
@@ -122,6 +130,19 @@ def _run_cli(
             tree_rss_mb=round(sampler.peak_rss_kb / 1024, 1), tree_pss_mb=round(sampler.peak_pss_kb / 1024, 1)
         )
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), seconds, memory
+
+
+def _relay(stream: IO[str], kept: list[str]) -> None:
+    """Pass a child's progress lines on to stderr as they come; keep every line."""
+    for line in stream:
+        kept.append(line)
+        if line.startswith("govinfo: ") and not line.startswith("govinfo: error"):
+            print(f"bench: {line[9:]}", end="", file=sys.stderr, flush=True)
+
+
+def note(message: str) -> None:
+    """A phase of the benchmark, on stderr (its figures go to stdout and the JSON)."""
+    print(f"bench: {message}", file=sys.stderr, flush=True)
 
 
 def stage_figures(windows: list[tuple[str, float, float]], samples: list[tuple[float, int]]) -> tuple[dict, dict]:
@@ -164,6 +185,7 @@ def run(
         p.unlink(missing_ok=True)
     url = f"duckdb:///{db}"
     started = time.perf_counter()
+    note(f"generating {reports:,} reports ({', '.join(formats)}) in {corpus}")
     counts = synth.write_corpus(corpus, reports, seed=seed, formats=formats)
     oracle_path = work / "oracle.json"
     (corpus / synth.ORACLE_NAME).replace(oracle_path)
@@ -172,10 +194,12 @@ def run(
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     steps = work / "steps.json"  # the steps' stage, start and end, as the Dagster instance recorded them
     run = ["run", "--input", str(corpus), "--warehouse", url]
+    note(f"generated in {time.perf_counter() - started:.1f} s; running the pipeline")
     proc, pipeline_seconds, memory = _run_cli([*run, "--step-times", str(steps)], env, profile)
     if proc.returncode != 0:
         raise RuntimeError(f"the pipeline failed: {proc.stderr[-2000:]}")
     run_ids = [line.split()[2] for line in proc.stdout.splitlines() if line.startswith("dagster run ")]
+    note(f"pipeline {pipeline_seconds:.1f} s; running it again on the unchanged input")
     rerun, rerun_seconds, _ = _run_cli(run, env)
     engine = sa.create_engine(url)
     with engine.connect() as conn:
@@ -192,6 +216,7 @@ def run(
         os.utime(one)
     else:
         one.write_bytes(one.read_bytes() + b"\n")
+    note("re-materializing one report (--file)")
     single, single_seconds, _ = _run_cli(
         ["run", "--input", str(corpus), "--warehouse", url, "--file", one.relative_to(corpus).as_posix()], env
     )

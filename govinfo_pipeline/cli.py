@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from govinfo_pipeline import settings
+from govinfo_pipeline import progress, settings
 
 
 def _fail(message: str, code: int = 2) -> int:
@@ -50,9 +50,26 @@ def cmd_run(args: argparse.Namespace) -> int:
         return launch.executor_config(name, args.broker, args.backend, args.celery_queue)
 
     log_level = "DEBUG" if args.verbose else "WARNING"
+    with progress.shown() as folder:
+        outcomes, errors = _launch(args, plan, url, log_level, executor, folder)
+    run_ids = [o["run_id"] for o in outcomes if o["run_id"]]
+    if args.step_times:
+        Path(args.step_times).write_text(json.dumps(launch.step_windows(run_ids)), encoding="utf-8")
+    if errors:
+        return _fail("; ".join(errors), code=1)
+    from govinfo_pipeline.outputs.summary import summary
+
+    print(summary(url, run_ids))
+    return 0
+
+
+def _launch(args: argparse.Namespace, plan, url: str, log_level: str, executor, folder: str | None):
+    """The plan's runs (a batch at a time, or each year a process of its own): their outcomes and errors."""
+    from govinfo_pipeline import launch
+
     years, errors = plan.report_years(), []
     if args.parallel > 1 and not args.file and not args.year and len(years) > 1:  # each year a process of its own
-        outcomes = launch.run_years(str(root), url, years, args.parallel, log_level, executor(0))
+        outcomes = launch.run_years(str(plan.root), url, years, args.parallel, log_level, executor(0), folder)
         for o in outcomes:
             print(f"dagster run {o['run_id']} ({o['year']}) " + ("succeeded" if o["success"] else "failed"))
             if not o["success"]:
@@ -61,7 +78,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         outcomes, n = [], len(plan.batches)
         for i, batch in enumerate(plan.batches, start=1):
             part = plan.part(batch) if n > 1 else plan
-            o = launch.run_batch(part, url, log_level, executor(part.to_read), index=i, fork=n > 1)
+            o = launch.run_batch(part, url, log_level, executor(part.to_read), index=i, fork=n > 1, progress=folder)
             outcomes.append(o)
             where = f" (batch {i} of {n})" if n > 1 else ""
             if not o["success"]:
@@ -73,15 +90,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 f"dagster run {o['run_id']} succeeded"
                 + (f" (batch {i} of {n}: {len(part.files)} files)" if n > 1 else "")
             )
-    run_ids = [o["run_id"] for o in outcomes if o["run_id"]]
-    if args.step_times:
-        Path(args.step_times).write_text(json.dumps(launch.step_windows(run_ids)), encoding="utf-8")
-    if errors:
-        return _fail("; ".join(errors), code=1)
-    from govinfo_pipeline.outputs.summary import summary
-
-    print(summary(url, run_ids))
-    return 0
+    return outcomes, errors
 
 
 def _reading(what: str, args: argparse.Namespace, work, expected: tuple[type[Exception], ...] = ()) -> int:
@@ -157,9 +166,11 @@ def cmd_docs(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from govinfo_pipeline.outputs.export import export
 
+    def shown(f) -> None:
+        print(f"{f.path}  ({f.rows} rows)" if f.path.suffix != ".md" else str(f.path), flush=True)
+
     def work(engine, _url) -> None:
-        for f in export(engine, Path(args.out), args.format):
-            print(f"{f.path}  ({f.rows} rows)" if f.path.suffix != ".md" else str(f.path))
+        export(engine, Path(args.out), args.format, on_written=shown)
 
     return _reading("could not export the warehouse at", args, work)
 

@@ -14,6 +14,7 @@ import socket
 from pathlib import Path
 
 from govinfo_pipeline import settings
+from govinfo_pipeline.progress import TAG
 from govinfo_pipeline.runner.plan import RunPlan, plan_run
 
 EXECUTORS = ("auto", "in_process", "multiprocess", "celery")
@@ -101,8 +102,10 @@ def run_pipeline(
     log_level: str = "WARNING",
     executor: dict | None = None,
     plan: RunPlan | None = None,
+    progress: str | None = None,
 ):
-    """Materialize the ingest job for ``years`` (one run over their range) with Dagster.
+    """Materialize the ingest job for ``years`` (one run over their range) with Dagster; its stages count what
+    they did into the folder ``progress`` (see ``progress.Display``).
 
     ``executor`` is the job's ``execution`` config (see ``executor_config``); by default the run executes
     in this process. Other executors run the steps elsewhere (child processes, Celery workers), which
@@ -138,6 +141,7 @@ def run_pipeline(
         "govinfo/launched_by": "cli",
         "govinfo/host": socket.gethostname(),
         "govinfo/pid": str(os.getpid()),
+        **({TAG: progress} if progress else {}),
     }
     try:
         with dg.DagsterInstance.get() as instance:
@@ -177,9 +181,10 @@ def prepare_instance() -> Path:
     return home
 
 
-def _run_one_year(input_dir: str, url: str, year: int, log_level: str, executor: dict) -> dict:
+def _run_one_year(input_dir: str, url: str, year: int, log_level: str, executor: dict, progress: str | None) -> dict:
     """One year as its own run (in a child process of ``run_years``)."""
-    return {"year": year, **_batch_outcome(input_dir, url, [year], [], log_level, executor)}
+    where = str(Path(progress) / str(year)) if progress else None
+    return {"year": year, **_batch_outcome(input_dir, url, [year], [], log_level, executor, progress=where)}
 
 
 def _batch_outcome(
@@ -190,9 +195,12 @@ def _batch_outcome(
     log_level: str,
     executor: dict | None,
     plan: RunPlan | None = None,
+    progress: str | None = None,
 ) -> dict:
     """Run the pipeline; its run id, whether it succeeded, and why not."""
-    result = run_pipeline(input_dir, url, years, files, log_level=log_level, executor=executor, plan=plan)
+    result = run_pipeline(
+        input_dir, url, years, files, log_level=log_level, executor=executor, plan=plan, progress=progress
+    )
     return {
         "run_id": result.run_id,
         "success": result.success,
@@ -217,6 +225,7 @@ def run_batch(
     executor: dict | None = None,
     index: int = 1,
     fork: bool = True,
+    progress: str | None = None,
 ) -> dict:
     """One batch of a large input as its own run; when its steps would run in this process, in a child
     process forked for it.
@@ -228,7 +237,9 @@ def run_batch(
     the batch runs from this process."""
     import multiprocessing as mp
 
-    args = (str(plan.root), url, list(plan.batches[0].years), list(plan.batches[0].files), log_level, executor, plan)
+    where = str(Path(progress) / f"batch-{index}") if progress else None
+    batch = plan.batches[0]
+    args = (str(plan.root), url, list(batch.years), list(batch.files), log_level, executor, plan, where)
     if not fork or (executor and "in_process" not in executor) or "fork" not in mp.get_all_start_methods():
         return _batch_outcome(*args)
     for module in PRELOAD:  # imported once, before forking: every batch inherits them
@@ -253,7 +264,13 @@ def run_batch(
 
 
 def run_years(
-    input_dir: str, url: str, years: list[int], parallel: int, log_level: str = "WARNING", executor: dict | None = None
+    input_dir: str,
+    url: str,
+    years: list[int],
+    parallel: int,
+    log_level: str = "WARNING",
+    executor: dict | None = None,
+    progress: str | None = None,
 ) -> list[dict]:
     """Each year as its own run, ``parallel`` runs at once, each in its own process; in year order."""
     import multiprocessing
@@ -262,7 +279,7 @@ def run_years(
     prepare_instance()  # exported to the children, its storage created before they race to create it
     executor = executor or {"in_process": {}}
     with ProcessPoolExecutor(max_workers=parallel, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(_run_one_year, input_dir, url, y, log_level, executor) for y in sorted(years)]
+        futures = [pool.submit(_run_one_year, input_dir, url, y, log_level, executor, progress) for y in sorted(years)]
         return [f.result() for f in futures]
 
 

@@ -19,6 +19,7 @@ ENV_PROFILE = "GOVINFO_PROFILE"
 ENV_STEP_PROCESSES_FROM = "GOVINFO_STEP_PROCESSES_FROM"
 
 MB = 1024 * 1024
+PROGRESS_MODES = ("auto", "bar", "lines", "off")
 _SIZE = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
 
 
@@ -60,6 +61,9 @@ class Settings:
     celery_queue: str | None = None
     profile: str | None = None
     failpoint: str | None = None
+    progress: str = "auto"
+    progress_every: int = 10
+    progress_log_seconds: int = 30
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -85,6 +89,9 @@ class Settings:
         checkpoint = text("DUCKDB_CHECKPOINT", "1GB") or "1GB"
         if not _SIZE.match(checkpoint):  # it becomes part of a DuckDB SET statement: only a size is accepted
             raise SettingsError(f"GOVINFO_DUCKDB_CHECKPOINT must be a size such as 1GB or 512MB, not {checkpoint!r}")
+        progress = text("PROGRESS", "auto") or "auto"
+        if progress not in PROGRESS_MODES:
+            raise SettingsError(f"GOVINFO_PROGRESS must be one of {', '.join(PROGRESS_MODES)}, not {progress!r}")
         return cls(
             input_dir=text("INPUT_DIR") or str(root / "data" / "raw"),
             warehouse_url=text("WAREHOUSE_URL") or f"duckdb:///{root / 'data' / 'warehouse.duckdb'}",
@@ -110,6 +117,9 @@ class Settings:
             celery_queue=text("CELERY_QUEUE"),
             profile=text("PROFILE"),
             failpoint=text("FAILPOINT"),
+            progress=progress,
+            progress_every=number("PROGRESS_EVERY", 10),
+            progress_log_seconds=number("PROGRESS_LOG_SECONDS", 30),
         )
 
 

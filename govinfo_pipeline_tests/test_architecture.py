@@ -30,6 +30,7 @@ PACKAGE = ROOT / "govinfo_pipeline"
 LAYERS = {
     "__init__": 0,
     "settings": 0,
+    "progress": 0,
     "parse": 1,
     "quality": 2,
     "store": 3,

@@ -10,7 +10,7 @@ read-only connection to a warehouse whose views predate this version still gets 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -220,9 +220,16 @@ def _write_one(conn: sa.Connection, name: str, sql: str, target: Path, fmt: str,
     return Exported(name, target, rows, columns)
 
 
-def export(engine: sa.Engine, out_dir: Path | str, fmt: str = "csv", chunk_rows: int = CHUNK_ROWS) -> list[Exported]:
+def export(
+    engine: sa.Engine,
+    out_dir: Path | str,
+    fmt: str = "csv",
+    chunk_rows: int = CHUNK_ROWS,
+    on_written: Callable[[Exported], None] | None = None,
+) -> list[Exported]:
     """Write every contract table and view to ``out_dir`` as ``<name>.csv`` or ``<name>.parquet``, and the data
-    dictionary (``data_dictionary.csv`` and ``data_dictionary.md``). Returns what was written, dictionary last."""
+    dictionary (``data_dictionary.csv`` and ``data_dictionary.md``). Returns what was written, dictionary last;
+    ``on_written`` is told of each file as soon as it is complete (progress of a long export)."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     out = Path(out_dir)
@@ -231,8 +238,13 @@ def export(engine: sa.Engine, out_dir: Path | str, fmt: str = "csv", chunk_rows:
     with engine.connect() as conn:
         for name, sql in sources(engine).items():
             written.append(_write_one(conn, name, sql, out / f"{name}.{fmt}", fmt, chunk_rows))
-    written += write_dictionary(out, written)
-    return written
+            if on_written:
+                on_written(written[-1])
+    dictionary = write_dictionary(out, written)
+    for f in dictionary:
+        if on_written:
+            on_written(f)
+    return written + dictionary
 
 
 # ---- data dictionary ----------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 import operator
 import re
 import signal
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
@@ -170,14 +171,23 @@ def _read_and_parse(r: RawRow) -> tuple[Layout, ParsedReport]:
     return layout, parsed
 
 
-def _parse_rows(rows: list[RawRow]) -> dict[str, pd.DataFrame]:
-    """Parse decoded files (raw rows, distinct content) into report, cell, section, claim and rejection frames."""
+Progress = Callable[[int], None]
+
+
+def _no_progress(n: int) -> None:
+    pass
+
+
+def _parse_rows(rows: list[RawRow], progress: Progress = _no_progress) -> dict[str, pd.DataFrame]:
+    """Parse decoded files (raw rows, distinct content) into report, cell, section, claim and rejection frames;
+    ``progress(1)`` after each file."""
     reports: list[dict[str, object]] = []
     sections: list[dict[str, object]] = []
     claims: list[dict[str, object]] = []
     rejected: list[dict[str, str | None]] = []
     cells = _CellRows()
     for r in rows:
+        progress(1)
         rid = report_id_for(r.source_sha256)
         try:
             layout, parsed = _read_and_parse(r)
@@ -261,20 +271,26 @@ def parse_workers() -> int:
     return settings.current().workers
 
 
-def _parse_all(rows: list[RawRow], workers: int) -> dict[str, pd.DataFrame]:
+_MAX_SLICE = 500  # rows a worker parses at a time: progress is told per slice
+
+
+def _parse_all(rows: list[RawRow], workers: int, progress: Progress = _no_progress) -> dict[str, pd.DataFrame]:
     """Parse ``rows`` in ``workers`` forked processes (in order), or here when few or where fork is missing."""
     import multiprocessing as mp
 
     workers = min(workers, len(rows) // _MIN_ROWS_PER_WORKER)
     if workers <= 1 or "fork" not in mp.get_all_start_methods():
-        return _parse_rows(rows)
+        return _parse_rows(rows, progress)
     global _FORKED_ROWS
-    step = -(-len(rows) // (workers * 4))
+    step = min(-(-len(rows) // (workers * 4)), _MAX_SLICE)
     slices = [(i, min(i + step, len(rows))) for i in range(0, len(rows), step)]
     _FORKED_ROWS = rows
     try:  # ProcessPoolExecutor, not Pool: a worker that dies breaks the pool instead of hanging it
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"), initializer=_default_signals) as pool:
-            parts = list(pool.map(_parse_slice, slices))
+            parts = []
+            for (start, end), part in zip(slices, pool.map(_parse_slice, slices), strict=True):
+                parts.append(part)
+                progress(end - start)
     except BrokenProcessPool:  # a worker was killed (out of memory, say): parse here instead
         parts = [_parse_rows(rows)]
     finally:
@@ -289,8 +305,11 @@ def _default_signals() -> None:
         signal.signal(sig, signal.SIG_DFL)
 
 
-def normalize(raw: pd.DataFrame, workers: int | None = None) -> dict[str, pd.DataFrame]:
-    """Parse every decoded file (in ``workers`` processes); duplicates and failures become rejections."""
+def normalize(
+    raw: pd.DataFrame, workers: int | None = None, progress: Progress = _no_progress
+) -> dict[str, pd.DataFrame]:
+    """Parse every decoded file (in ``workers`` processes); duplicates and failures become rejections.
+    ``progress`` is told of every file settled (those needing no parse at once)."""
     rejected: list[dict[str, str | None]] = []
     todo: list[RawRow] = []
     first_by_sha: dict[str, str] = {}
@@ -314,7 +333,8 @@ def normalize(raw: pd.DataFrame, workers: int | None = None) -> dict[str, pd.Dat
         else:
             first_by_sha[r.source_sha256] = r.source_path
             todo.append(r)
-    out = _parse_all(todo, parse_workers() if workers is None else workers)
+    progress(len(raw) - len(todo))
+    out = _parse_all(todo, parse_workers() if workers is None else workers, progress)
     if rejected:
         out["rejections"] = pd.concat(
             [pd.DataFrame(rejected, columns=REJECTION_COLUMNS), out["rejections"]], ignore_index=True

@@ -6,6 +6,7 @@ import functools
 import hashlib
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -197,6 +198,7 @@ def read_files(
     max_bytes: int = DEFAULT_MAX_BYTES,
     manifest: dict[str, dict[str, Any]] | None = None,
     held: pd.DataFrame | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> pd.DataFrame:
     """Hash each file and tell its format by content: PDF and DOCX are kept as bytes; text, HTML and
     Markdown are decoded. Unreadable, empty, oversized or undecodable files get a reason.
@@ -208,6 +210,8 @@ def read_files(
     known = held_by_path(held)
     bounds = limits.Limits.current()
     for f in files:
+        if progress:
+            progress(1)
         row: dict[str, Any] = (
             {c: None for c in RAW_COLUMNS} | {"source_path": f.rel, "read": False} | manifest.get(f.rel, {})
         )

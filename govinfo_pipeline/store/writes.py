@@ -6,7 +6,7 @@ Bulk inserts take each backend's fast path: DataFrame registration for DuckDB, C
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -242,8 +242,14 @@ def existing_fingerprints(
     return held, pd.concat(rej, ignore_index=True) if rej else pd.DataFrame(columns=[c.name for c in rej_cols])
 
 
-def write(engine: sa.Engine, batch: dict[str, pd.DataFrame], now: dt.datetime | None = None) -> dict[str, int]:
-    """Write a batch of reports and rejections, each report whole in one transaction.
+def write(
+    engine: sa.Engine,
+    batch: dict[str, pd.DataFrame],
+    now: dt.datetime | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, int]:
+    """Write a batch of reports and rejections, each report whole in one transaction; ``progress`` is told
+    how many reports each transaction settled (the unchanged ones first).
 
     Reports already held with the same id, path and parser version are left untouched, so a
     re-run on unchanged input changes nothing. A file whose bytes changed replaces its old report.
@@ -258,6 +264,8 @@ def write(engine: sa.Engine, batch: dict[str, pd.DataFrame], now: dt.datetime | 
     unchanged = reps.merge(held[key], on=key, how="inner")["report_id"]
     todo = reps[~reps["report_id"].isin(unchanged)]
     stats = {"reports_written": 0, "reports_unchanged": int(len(unchanged)), "rejections_written": 0}
+    progress = progress or (lambda n: None)
+    progress(len(unchanged))
 
     tables = {name: BATCH_TABLES[name] for name in ("cells", "sections", "results", "claims")}
     # Each report's row positions, found once, so that a chunk's rows are taken without scanning the frame
@@ -290,6 +298,7 @@ def write(engine: sa.Engine, batch: dict[str, pd.DataFrame], now: dt.datetime | 
                 _bulk_insert(conn, tables[name], part)
             failpoints.hit("warehouse.before_commit")
         stats["reports_written"] += len(ids)
+        progress(len(ids))
 
     if not rej.empty:
         merged = rej.merge(held_rej, on=["source_path"], how="left", suffixes=("", "_held"))

@@ -6,6 +6,7 @@ import pandas as pd
 from govinfo_pipeline.defs.gx_checks import run_suite, suite_spec
 from govinfo_pipeline.defs.partitions import batch_policy, year_partitions
 from govinfo_pipeline.defs.resources import Warehouse
+from govinfo_pipeline.progress import meter
 from govinfo_pipeline.quality.checkframes import results_view
 from govinfo_pipeline.quality.rules import check
 
@@ -40,7 +41,10 @@ def facts(
     prose_numbers: pd.DataFrame,
     warehouse: Warehouse,
 ):
+    checking = meter("check", len(reports), context.run.tags, context.log.info)
     out = check({"reports": reports, "cells": cells, "claims": prose_numbers})
+    checking.add(len(reports))  # the rules run on the whole batch at once
+    timing = checking.finish()
     results, status = out["results"], out["status"]
     failed = results[results["passed"].eq(False).fillna(False)]
     yield dg.Output(
@@ -58,6 +62,8 @@ def facts(
         metadata={
             "dagster/row_count": len(status),
             "by_status": dg.MetadataValue.json(status["quality_status"].value_counts().to_dict()),
+            "seconds": timing["seconds"],
+            "reports_per_second": timing["per_second"],
         },
     )
     yield run_suite(

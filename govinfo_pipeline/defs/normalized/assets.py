@@ -7,6 +7,7 @@ from govinfo_pipeline.defs.gx_checks import run_suite, suite_spec
 from govinfo_pipeline.defs.partitions import batch_policy, year_partitions
 from govinfo_pipeline.defs.resources import Warehouse
 from govinfo_pipeline.parse.batch import normalize
+from govinfo_pipeline.progress import meter
 from govinfo_pipeline.quality import checkframes as cf
 
 OUTS = {
@@ -35,11 +36,15 @@ OUTS = {
     ],
 )
 def normalized(context: dg.AssetExecutionContext, raw_files: pd.DataFrame, warehouse: Warehouse):
-    tables = normalize(raw_files)
+    parse = meter("parse", len(raw_files), context.run.tags, context.log.info)
+    tables = normalize(raw_files, progress=parse.add)
+    timing = parse.finish()
     tables["prose_numbers"] = tables.pop("claims")
     for name in OUTS:
         df = tables[name]
-        meta: dict[str, dg.MetadataValue | int] = {"dagster/row_count": len(df)}
+        meta: dict[str, dg.MetadataValue | int | float] = {"dagster/row_count": len(df)}
+        if name == "files":
+            meta["seconds"], meta["files_per_second"] = timing["seconds"], timing["per_second"]
         if name == "reports" and not df.empty:
             meta["by_parse_status"] = dg.MetadataValue.json(df["parse_status"].value_counts().to_dict())
             meta["by_template"] = dg.MetadataValue.json(df["template_version"].value_counts().to_dict())

@@ -10,6 +10,7 @@ from govinfo_pipeline.defs.gx_checks import run_suite, suite_spec
 from govinfo_pipeline.defs.partitions import batch_policy, partition_years, year_partitions
 from govinfo_pipeline.defs.resources import SourceFolder, Warehouse
 from govinfo_pipeline.parse.sources import mark_unchanged, read_files
+from govinfo_pipeline.progress import meter
 from govinfo_pipeline.quality.checkframes import raw_view
 from govinfo_pipeline.runner import plan as run_plan
 
@@ -50,7 +51,10 @@ def raw_files(context: dg.AssetExecutionContext, config: RawConfig, source: Sour
         except run_plan.PlanError as exc:
             raise dg.Failure(str(exc)) from exc
     files = plan.files_for(partition_years(context))
-    raw = mark_unchanged(read_files(files, source.max_file_bytes, manifest=plan.manifest, held=plan.held), plan.held)
+    read = meter("read", len(files), context.run.tags, context.log.info)
+    raw = read_files(files, source.max_file_bytes, manifest=plan.manifest, held=plan.held, progress=read.add)
+    raw = mark_unchanged(raw, plan.held)
+    timing = read.finish()
     yield dg.Output(
         raw,
         metadata={
@@ -61,6 +65,8 @@ def raw_files(context: dg.AssetExecutionContext, config: RawConfig, source: Sour
             "read": int(raw["read"].sum()),
             "input_folder": str(root),
             "dagster/row_count": len(raw),
+            "seconds": timing["seconds"],
+            "files_per_second": timing["per_second"],
         },
     )
     yield run_suite(

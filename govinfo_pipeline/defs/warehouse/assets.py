@@ -7,6 +7,7 @@ from govinfo_pipeline import store as wh
 from govinfo_pipeline.defs.gx_checks import partition_label, run_suite, suite_spec
 from govinfo_pipeline.defs.partitions import batch_policy, year_partitions
 from govinfo_pipeline.defs.resources import Warehouse
+from govinfo_pipeline.progress import meter
 from govinfo_pipeline.store.audit import warehouse_audit
 from govinfo_pipeline.store.writes import assemble
 
@@ -57,9 +58,10 @@ def warehouse_tables(
     batch = assemble(normalized, {"results": rule_results, "status": report_quality})
     # One writer at a time per warehouse (DuckDB file lock, PostgreSQL advisory lock), also when runs share
     # no Dagster instance; within an instance the warehouse_writer pool already queues this step.
+    writing = meter("write", len(batch["reports"]), context.run.tags, context.log.info)
     try:
         with warehouse.session(write=True) as engine:
-            stats = wh.write(engine, batch)
+            stats = wh.write(engine, batch, progress=writing.add)
             stats["x1_results"] = wh.cross_year(engine, sorted(set(batch["reports"]["agency_id"].dropna())))
             years = sorted({int(y) for y in batch["reports"]["report_year"].dropna()})
             stats["similarity_pairs"] = wh.copy_paste(engine, years, new_ids=batch["reports"]["report_id"].tolist())
@@ -67,6 +69,7 @@ def warehouse_tables(
             ledger = wh.account(engine, files, context.run_id, partition_label(context))
     except Exception as exc:
         raise dg.Failure(f"could not write to the warehouse: {type(exc).__name__}: {exc}") from exc
+    timing = writing.finish()
     context.log.info(f"warehouse: {stats}")
     if not ledger["balanced"]:
         context.log.error(f"accounting does not balance: {ledger}")
@@ -80,6 +83,8 @@ def warehouse_tables(
                 reports_loaded=ledger["reports_loaded"],
                 rejections=ledger["rejections"],
                 accounting_balanced=ledger["balanced"],
+                seconds=timing["seconds"],
+                reports_per_second=timing["per_second"],
             )
         if table == "rejections":
             meta.update(written=stats["rejections_written"])
