@@ -288,6 +288,29 @@ def read_docx(data: bytes) -> Layout:
 
 
 def read_pdf(data: bytes) -> Layout:
+    """A PDF read by the PDFium reader (``pdftext``); a file it leaves (a page it does not handle, an error, or no
+    table found in a file whose text speaks of 信息公开) is read by pdfplumber instead, with a note saying so."""
+    from govinfo_pipeline.parse import pdftext
+
+    try:
+        layout = pdftext.read_layout(data)
+    except pdftext.NotHandled as exc:
+        why = str(exc)
+    except Exception as exc:
+        why = f"failed ({type(exc).__name__}: {exc})"
+    else:
+        ocr_read = any(n.startswith("OCR") for n in layout.notes)
+        if layout.groups or ocr_read or not any("信息公开" in line or "政务公开" in line for _, line in layout.prose):
+            return layout
+        why = "found no table"
+    layout = read_pdf_plumber(data)
+    if not why.startswith("PDFium cannot open"):
+        layout.notes.append(f"read with pdfplumber: the PDFium reader {why}")
+    return layout
+
+
+def read_pdf_plumber(data: bytes) -> Layout:
+    """A PDF read by pdfplumber (pdfminer): the reader before ``pdftext``, kept as its fallback."""
     import pdfplumber
 
     def unreadable(exc: Exception) -> Unreadable:
