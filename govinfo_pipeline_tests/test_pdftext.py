@@ -105,6 +105,39 @@ def test_a_ruled_table_and_its_prose():
     assert b.box is not None and abs(b.box[2] - 240) < 0.5 and abs(b.box[3] - 120) < 0.5
 
 
+def test_a_table_drawn_in_a_scaled_form_xobject():
+    """Rules and words inside a form XObject placed with a translation and a scale: the same cells and boxes as
+    pdfplumber (the form's matrix composed with the page's)."""
+    from reportlab.pdfgen import canvas
+
+    _report_pdf()  # registers the font
+    out = io.BytesIO()
+    c = canvas.Canvas(out, pagesize=(400, 400), invariant=True)
+    c.setFont("STSong-Light", 10)
+    c.drawString(40, 360, "某县2022年政府信息公开工作年度报告")
+    c.beginForm("table")
+    c.setFont("STSong-Light", 10)
+    for y in (60, 40, 20):
+        c.line(0, y, 200, y)
+    for x in (0, 100, 200):
+        c.line(x, 20, x, 60)
+    c.rect(0, 0, 200, 15)
+    for (x, y), text in [((10, 46), "收到申请"), ((110, 46), "12"), ((10, 26), "办结"), ((110, 26), "3")]:
+        c.drawString(x, y, text)
+    c.endForm()
+    c.translate(40, 200)
+    c.scale(1.2, 1.2)
+    c.doForm("table")
+    c.showPage()
+    c.save()
+    old, new = readers.read_pdf_plumber(out.getvalue()), readers.read_pdf(out.getvalue())
+    assert [[c.text for c in g] for g in new.groups] == [["收到申请", "12"], ["办结", "3"]]
+    boxes = [(a.box, b.box) for g, h in zip(old.groups, new.groups, strict=True) for a, b in zip(g, h, strict=True)]
+    assert all(a == pytest.approx(b) for a, b in boxes)
+    assert new.groups[0][1].box == pytest.approx((160, 128, 280, 152))
+    assert new.prose == old.prose and new.notes == []
+
+
 def test_files_it_leaves_are_read_by_pdfplumber_with_a_note():
     """A turned page, and a report whose tables have no rules, go to pdfplumber; the note says why."""
     turned = readers.read_pdf(_report_pdf(rotate=90))

@@ -1,12 +1,12 @@
 """Text-layer PDFs read with PDFium (pypdfium2) into the parser's Layout, without pdfminer.
 
-Each page gives its characters with their boxes (PDFium's text page, loose boxes: the font's ascent to descent)
-and its ruled lines (path objects: a two-point path is a line, a closed axis-aligned four-sided path a rectangle
-and its four edges, anything else a polyline whose straight pieces count, as pdfminer and pdfplumber read them).
-The rules go to pdfplumber's table finder (``pdfplumber.table``, the same finder the OCR path uses) and each
-character to the cell that holds its centre; the characters outside the tables are the prose, laid out by
-pdfplumber's own text layout (lines by position, a space at each gap). Boxes are pdfplumber-style
-``(x0, top, x1, bottom)`` in points from the page's top left.
+Each page gives its characters with their boxes (PDFium's text page: left and right as PDFium places each
+character, top and bottom from its baseline and font size) and its ruled lines (path objects: a two-point path is
+a line, a closed axis-aligned four-sided path a rectangle and its four edges, anything else a polyline whose
+straight pieces count, as pdfminer and pdfplumber read them). The rules go to pdfplumber's table search
+(``pdfplumber.table``, the one the OCR path uses) and each character to the cell that holds its centre; the
+characters outside the tables are the prose, laid out by pdfplumber's own text layout (lines by position, a
+space at each gap). Boxes are pdfplumber-style ``(x0, top, x1, bottom)`` in points from the page's top left.
 
 A page this reader does not handle (turned by /Rotate, or hostile numbers of objects) raises ``NotHandled``;
 ``readers.read_pdf`` then reads the file with pdfplumber.
@@ -131,12 +131,12 @@ def _objects(page: pdfium.PdfPage) -> list[tuple[int, Any, tuple[float, ...]]]:
     """Every page object (form XObjects opened) as (type, handle, matrix to page space)."""
     out: list[tuple[int, Any, tuple[float, ...]]] = []
     raw = page.raw
-    stack: list[tuple[Any, int, tuple[float, ...] | None, int]] = [
-        (pdfium_c.FPDFPage_GetObject(raw, i), 0, None, 0) for i in range(pdfium_c.FPDFPage_CountObjects(raw))
+    stack: list[tuple[Any, int, tuple[float, ...] | None]] = [
+        (pdfium_c.FPDFPage_GetObject(raw, i), 0, None) for i in range(pdfium_c.FPDFPage_CountObjects(raw))
     ]
     stack.reverse()
     while stack:
-        obj, depth, outer, _ = stack.pop()
+        obj, depth, outer = stack.pop()
         if len(out) > MAX_OBJECTS:
             raise NotHandled(f"more than {MAX_OBJECTS} objects on a page")
         kind = pdfium_c.FPDFPageObj_GetType(obj)
@@ -147,7 +147,7 @@ def _objects(page: pdfium.PdfPage) -> list[tuple[int, Any, tuple[float, ...]]]:
             if depth >= MAX_FORM_DEPTH:
                 raise NotHandled("form XObjects nested too deep")
             n = pdfium_c.FPDFFormObj_CountObjects(obj)
-            children = [(pdfium_c.FPDFFormObj_GetObject(obj, k), depth + 1, m, 0) for k in range(max(n, 0))]
+            children = [(pdfium_c.FPDFFormObj_GetObject(obj, k), depth + 1, m) for k in range(max(n, 0))]
             stack.extend(reversed(children))
     return out
 
