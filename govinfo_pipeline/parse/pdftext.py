@@ -247,6 +247,24 @@ def _box_obj(kind: str, x0: float, top: float, x1: float, bottom: float, orienta
     return obj
 
 
+# FPDFText_GetTextObject with the object's address as a plain integer (one call per character, compared as is)
+_TEXT_OBJECT = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int)(
+    ctypes.cast(pdfium_c.FPDFText_GetTextObject, ctypes.c_void_p).value or 0
+)
+
+
+def _page_text(tp: Any, n: int) -> str | None:
+    """The text page's characters in one call, or None where its text does not line up with its characters."""
+    if n <= 0:
+        return ""
+    buffer = (ctypes.c_ushort * (n + 1))()
+    written = pdfium_c.FPDFText_GetText(tp, 0, n, buffer)
+    text = bytes(memoryview(buffer).cast("B")[: max(written - 1, 0) * 2]).decode("utf-16-le", "replace")
+    if len(text) != n or any(ord(text[i]) != pdfium_c.FPDFText_GetUnicode(tp, i) for i in (0, n // 2, n - 1)):
+        return None
+    return text
+
+
 def _chars(page: pdfium.PdfPage, top_y: float) -> list[Obj]:
     """The page's characters (not the spaces and line ends PDFium makes up), pdfplumber-style. An upright
     character's box runs from its baseline up by the font size (pdfminer's box for a font that declares no
@@ -258,26 +276,33 @@ def _chars(page: pdfium.PdfPage, top_y: float) -> list[Obj]:
         n = pdfium_c.FPDFText_CountChars(tp)
         if n > MAX_OBJECTS:
             raise NotHandled(f"{n} characters on a page")
+        text_of = _page_text(tp, n)
+        address = ctypes.cast(tp, ctypes.c_void_p).value
         rect = pdfium_c.FS_RECTF()
         m = pdfium_c.FS_MATRIX()
         ox, oy = ctypes.c_double(), ctypes.c_double()
+        loose_box, origin = pdfium_c.FPDFText_GetLooseCharBox, pdfium_c.FPDFText_GetCharOrigin
         out: list[Obj] = []
+        last: int | None = None
+        upright, size = True, 0.0
         for i in range(max(n, 0)):
-            code = pdfium_c.FPDFText_GetUnicode(tp, i)
-            if code < 32 or code in (0xFFFE, 0xFFFF) or code > 0x10FFFF:
+            text = text_of[i] if text_of is not None else chr(pdfium_c.FPDFText_GetUnicode(tp, i))
+            if text < " " or text in "\ufffe\uffff":
                 continue  # line ends PDFium inserts, and its markers
-            text = chr(code)
             if text.isspace() and pdfium_c.FPDFText_IsGenerated(tp, i) == 1:
                 continue
-            if not pdfium_c.FPDFText_GetLooseCharBox(tp, i, rect):
+            if not loose_box(tp, i, rect):
                 continue
-            if pdfium_c.FPDFText_GetMatrix(tp, i, m):  # the font size is in text space: the matrix scales it
-                upright = m.a * m.d > 0 and m.b * m.c <= 0
-                size = pdfium_c.FPDFText_GetFontSize(tp, i) * abs(m.d)
-            else:
-                upright, size = True, pdfium_c.FPDFText_GetFontSize(tp, i)
+            obj = _TEXT_OBJECT(address, i)
+            if obj != last or obj is None:  # a new text object: its matrix and font size
+                last = obj
+                if pdfium_c.FPDFText_GetMatrix(tp, i, m):  # the font size is in text space: the matrix scales it
+                    upright = m.a * m.d > 0 and m.b * m.c <= 0
+                    size = pdfium_c.FPDFText_GetFontSize(tp, i) * abs(m.d)
+                else:
+                    upright, size = True, pdfium_c.FPDFText_GetFontSize(tp, i)
             x0, x1 = rect.left, rect.right
-            if upright and size > 0 and pdfium_c.FPDFText_GetCharOrigin(tp, i, ox, oy):
+            if upright and size > 0 and origin(tp, i, ox, oy):
                 bottom = top_y - oy.value
                 top = bottom - size
             else:
@@ -297,6 +322,8 @@ def _chars(page: pdfium.PdfPage, top_y: float) -> list[Obj]:
                     "width": x1 - x0,
                     "height": bottom - top,
                     "upright": upright,
+                    "cx": (x0 + x1) / 2,  # its centre, which decides its cell
+                    "cy": (top + bottom) / 2,
                 }
             )
         return out
@@ -327,10 +354,6 @@ def read_page(page: pdfium.PdfPage, number: int) -> PageContent:
 
 
 # ---- cells and prose ----
-
-
-def _centre(ch: Obj) -> tuple[float, float]:
-    return (ch["x0"] + ch["x1"]) / 2, (ch["top"] + ch["bottom"]) / 2
 
 
 def cell_text(chars: list[Obj]) -> str:
@@ -371,7 +394,7 @@ def page_tables(content: PageContent) -> tuple[list[Table], list[list[list[Any]]
     tables = content.find_tables()
     if not tables:
         return [], []
-    keyed = sorted((_centre(ch)[1], _centre(ch)[0], k) for k, ch in enumerate(content.chars))
+    keyed = sorted((ch["cy"], ch["cx"], k) for k, ch in enumerate(content.chars))
     return tables, [_table_cells(t, keyed, content.chars) for t in tables]
 
 
@@ -379,11 +402,9 @@ def prose_lines(content: PageContent, boxes: list[Box]) -> list[str]:
     """The page's text outside the tables (a character whose centre is in a table's box, edges included, is the
     table's), as pdfplumber's ``extract_text`` lays it out."""
 
-    def outside(ch: Obj) -> bool:
-        x, y = _centre(ch)
-        return not any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in boxes)
-
-    chars = [ch for ch in content.chars if outside(ch)]
+    chars = content.chars
+    for x0, top, x1, bottom in boxes:
+        chars = [ch for ch in chars if not (x0 <= ch["cx"] <= x1 and top <= ch["cy"] <= bottom)]
     if not chars:
         return []
     text = chars_to_textmap(chars, layout_bbox=content.bbox).as_string
