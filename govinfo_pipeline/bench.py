@@ -157,6 +157,18 @@ def stage_figures(windows: list[tuple[str, float, float]], samples: list[tuple[f
     return seconds, peaks
 
 
+def pdf_pages(folder: Path) -> int:
+    """Pages of the PDFs under ``folder`` (OCR is measured per page)."""
+    import pypdfium2 as pdfium
+
+    total = 0
+    for path in folder.rglob("*.pdf"):
+        doc = pdfium.PdfDocument(path)
+        total += len(doc)
+        doc.close()
+    return total
+
+
 def read_floor(folder: Path) -> float:
     """Seconds to find, read and decode every file (text files; PDF and Word files are only read): what any
     pipeline must at least spend."""
@@ -187,6 +199,7 @@ def run(
     started = time.perf_counter()
     note(f"generating {reports:,} reports ({', '.join(formats)}) in {corpus}")
     counts = synth.write_corpus(corpus, reports, seed=seed, formats=formats)
+    counts["pdf_pages"] = pdf_pages(corpus)
     oracle_path = work / "oracle.json"
     (corpus / synth.ORACLE_NAME).replace(oracle_path)
     generate_seconds = time.perf_counter() - started
@@ -278,6 +291,46 @@ def _format_row(figures: dict) -> dict:
         "peak_rss_mb": figures["peak_rss_mb"],
         "oracle_exact": figures["oracle_cells_correct"] == figures["oracle_cells_expected"]
         and figures["oracle_rule_failures_found"] == figures["oracle_rule_failures_expected"],
+        "pages": figures["corpus"].get("pdf_pages"),
+        "seconds_per_page": round(figures["stages"].get("normalized", 0.0) / figures["corpus"]["pdf_pages"], 2)
+        if figures["corpus"].get("pdf_pages")
+        else None,
+    }
+
+
+# A national year, for the estimate the per-format figures give. The mix of formats is an assumption, not a
+# count (the README says so): most reports are PDFs and web pages, a tenth scanned.
+YEAR_REPORTS = 140_000
+YEAR_MIX = {"pdf": 0.45, "html": 0.30, "docx": 0.10, "txt": 0.05, "pdf-scan": 0.10}
+
+
+def format_sizes(formats: tuple[str, ...], reports: int) -> list[tuple[str, int]]:
+    """``txt,pdf:200,pdf-scan:4`` -> [(txt, reports), (pdf, 200), (pdf-scan, 4)]: a format may name its own size
+    (OCR is slow, text fast)."""
+    out = []
+    for item in formats:
+        fmt, _, n = item.partition(":")
+        out.append((fmt, int(n) if n else reports))
+    return out
+
+
+def year_estimate(per_format: dict[str, dict], workers: tuple[int, ...] = (1, 4, 16)) -> dict | None:
+    """Hours for a national year (``YEAR_REPORTS`` in ``YEAR_MIX``) at the measured rates: on this machine, and on
+    N machines like it running the parse as Celery workers. Amdahl: the normalized stage (parse and OCR) is
+    spread over the workers, the rest of each run (start-up, rules, warehouse writes) is not."""
+    if not all(f in per_format for f in YEAR_MIX):
+        return None
+    serial = parallel = 0.0
+    for fmt, share in YEAR_MIX.items():
+        r = per_format[fmt]
+        seconds = YEAR_REPORTS * share / r["reports_per_second"]
+        part = min(r["normalized_seconds"] / r["pipeline_seconds"], 1.0) if r["pipeline_seconds"] else 0.0
+        serial += seconds * (1 - part)
+        parallel += seconds * part
+    return {
+        "reports": YEAR_REPORTS,
+        "mix": YEAR_MIX,
+        "hours": {str(n): round((serial + parallel / n) / 3600, 1) for n in workers},
     }
 
 
@@ -289,18 +342,24 @@ def run_per_format(
     keep: Path | None = None,
     profile: Path | None = None,
 ) -> dict:
-    """``run`` once per format (a corpus of that format only, ``reports`` reports each), one after another;
-    one JSON with each format's rate, read floor and ratio, and each run's full figures."""
+    """``run`` once per format (a corpus of that format only, ``reports`` reports each, or the size a format
+    names: ``pdf-scan:4``), one after another; one JSON with each format's rate, read floor and ratio, each
+    run's full figures, and the national year they add up to."""
     per_format: dict[str, dict] = {}
     details: dict[str, dict] = {}
-    for fmt in formats:
+    for fmt, n in format_sizes(formats, reports):
         with tempfile.TemporaryDirectory(prefix="govinfo-bench-") as tmp:
             sub_keep = keep / fmt if keep else None
             sub_profile = profile.with_name(f"{profile.stem}-{fmt}{profile.suffix}") if profile else None
-            figures = run(reports, Path(tmp) / "figures.json", (fmt,), seed, sub_keep, sub_profile)
+            figures = run(n, Path(tmp) / "figures.json", (fmt,), seed, sub_keep, sub_profile)
         per_format[fmt] = _format_row(figures)
         details[fmt] = figures
-    result = {"reports_per_format": reports, "per_format": per_format, "runs": details}
+    result = {
+        "reports_per_format": {f: r["reports"] for f, r in per_format.items()},
+        "per_format": per_format,
+        "year_estimate": year_estimate(per_format),
+        "runs": details,
+    }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return result
@@ -315,9 +374,17 @@ def markdown_table(result: dict) -> str:
     ]
     for fmt, r in rows.items():
         ratio = r["pipeline_to_floor_ratio"]
+        page = f" ({r['seconds_per_page']} s a page)" if r.get("seconds_per_page") else ""
         lines.append(
             f"| {fmt} | {r['reports']:,} | {r['reports_per_second']} | {r['pipeline_seconds']} | "
-            f"{r['normalized_seconds']} | {r['read_floor_seconds']} | {'' if ratio is None else f'{ratio:,}×'} | "
+            f"{r['normalized_seconds']}{page} | {r['read_floor_seconds']} | {'' if ratio is None else f'{ratio:,}×'} | "
             f"{'exact' if r['oracle_exact'] else 'NOT exact'} |"
         )
+    year = result.get("year_estimate")
+    if year:
+        mix = ", ".join(f"{f} {share:.0%}" for f, share in year["mix"].items())
+        hours = "; ".join(
+            f"{h} h on {n} machine{'s' if n != '1' else ''} like this one" for n, h in year["hours"].items()
+        )
+        lines.append(f"\nA national year of {year['reports']:,} reports ({mix}), at these rates: {hours}.")
     return "\n".join(lines)

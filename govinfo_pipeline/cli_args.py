@@ -123,7 +123,14 @@ def build_parser(commands: ModuleType) -> argparse.ArgumentParser:
         commands.cmd_bench,
         "benchmark N synthetic reports through the pipeline; writes JSON",
         ("--reports", {"type": int, "help": "reports to generate (per format with --per-format)"}),
-        ("--formats", {"default": "txt", "help": "comma-separated, among txt,html,docx,pdf; default txt"}),
+        (
+            "--formats",
+            {
+                "default": "txt",
+                "help": "comma-separated, among txt,html,docx,pdf,pdf-scan; default txt. With --per-format a "
+                "format may name its own size: txt,pdf:200,pdf-scan:4",
+            },
+        ),
         ("--per-format", {"action": "store_true", "help": "one run per format, one JSON with each format's figures"}),
         ("--markdown", {"action": "store_true", "help": "print the speed table (Markdown); alone: of --out's JSON"}),
         ("--seed", {"type": int, "default": 0}),

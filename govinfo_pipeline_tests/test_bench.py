@@ -85,3 +85,23 @@ def test_markdown_table_has_one_line_per_format_from_the_per_format_json():
     assert len(lines) == 4
     assert lines[2].startswith("| txt | 500 | 10.0 | 50.0 | 20.0 | 0.5 | 100.0× | exact |")
     assert lines[3].endswith("| NOT exact |")
+
+
+def test_a_format_may_name_its_own_size():
+    assert bench.format_sizes(("txt", "pdf:200", "pdf-scan:4"), 1000) == [("txt", 1000), ("pdf", 200), ("pdf-scan", 4)]
+
+
+def test_the_year_estimate_is_amdahl_over_the_measured_rates():
+    """Every format at 10 reports/s: 140,000 reports take 14,000 s (3.9 h) on one machine. With all of a run in
+    the parse (normalized = pipeline) N machines take 1/N of it; with none of it there, N machines do not help."""
+
+    def rates(share_in_parse: float) -> dict:
+        row = {"reports_per_second": 10.0, "pipeline_seconds": 100.0, "normalized_seconds": 100.0 * share_in_parse}
+        return {fmt: row for fmt in bench.YEAR_MIX}
+
+    assert sum(bench.YEAR_MIX.values()) == pytest.approx(1.0)
+    parallel = bench.year_estimate(rates(1.0), workers=(1, 4))
+    assert parallel is not None and parallel["hours"] == {"1": 3.9, "4": 1.0}
+    serial = bench.year_estimate(rates(0.0), workers=(1, 4))
+    assert serial is not None and serial["hours"] == {"1": 3.9, "4": 3.9}
+    assert bench.year_estimate({"txt": rates(1.0)["txt"]}) is None  # a format of the mix not measured
