@@ -71,9 +71,25 @@ def damaged(doc: dict) -> bool:
     return bool(doc.get("flags")) or doc.get("parse_status") != "parsed"
 
 
-def evaluate() -> tuple[dict, list[dict]]:
-    """Per (format, well-formed|damaged): expected, correct, flagged, silently wrong; plus each miss."""
-    files = expected_files()
+def scanned(files: list[tuple[Path, dict]], folder: Path) -> list[tuple[Path, dict]]:
+    """Scanned renderings (``synth/scan.py``: skewed, noisy, JPEG, no text layer) of the corpus PDFs, written
+    under ``folder`` with the same names, each with its hand-written expectations."""
+    import random
+
+    from govinfo_pipeline.synth.scan import scan
+
+    out = []
+    for i, (path, doc) in enumerate(p for p in files if p[0].suffix == ".pdf"):
+        target = folder / path.name
+        target.write_bytes(scan(path.read_bytes(), random.Random(DAMAGE_SEED + i)))
+        out.append((target, doc))
+    return out
+
+
+def evaluate(files: list[tuple[Path, dict]] | None = None, label: str | None = None) -> tuple[dict, list[dict]]:
+    """Per (format, well-formed|damaged): expected, correct, flagged, silently wrong; plus each miss. ``label``
+    names the format instead (the scanned renderings)."""
+    files = files or expected_files()
     folders = sorted({p.parent for p, _ in files})
     parsed: dict[str, dict] = {}
     for folder in folders:
@@ -87,7 +103,7 @@ def evaluate() -> tuple[dict, list[dict]]:
     stats: dict = defaultdict(lambda: {"expected": 0, "correct": 0, "flagged": 0, "wrong": 0})
     misses = []
     for path, doc in files:
-        kind = (FORMAT_OF[path.suffix], "damaged" if damaged(doc) else "well-formed")
+        kind = (label or FORMAT_OF[path.suffix], "damaged" if damaged(doc) else "well-formed")
         got = parsed.get(path.name)
         want = expected_cells(doc)
         cells = {} if got is None else {(c.section, c.row, c.col): c for c in got["cells"].itertuples()}
@@ -187,6 +203,10 @@ def main() -> int:
         damage_main(tuple(sys.argv[2:]) or (ORIGINAL, *damage.FORMATS))
         return 0
     stats, misses = evaluate()
+    with tempfile.TemporaryDirectory(prefix="scanned-corpus-") as tmp:  # the corpus PDFs, printed and scanned
+        scan_stats, scan_misses = evaluate(scanned(expected_files(), Path(tmp)), label="pdf-scan")
+    stats.update(scan_stats)
+    misses += scan_misses
     print(f"{'format':<10} {'documents':<12} {'expected':>9} {'correct':>8} {'flagged':>8} {'wrong':>6}  accuracy")
     for (fmt, kind), s in sorted(stats.items()):
         print(
