@@ -35,6 +35,26 @@ def test_parsing_in_worker_processes_gives_the_same_frames(corpus):
         pd.testing.assert_frame_equal(frame, forked[name], obj=name)
 
 
+def test_a_few_hundred_pdfs_are_worth_the_workers_where_text_files_are_not():
+    from types import SimpleNamespace
+
+    pdfs = [SimpleNamespace(source_format="pdf")] * 50  # 50 PDFs weigh as 500 text files: two workers
+    texts = [SimpleNamespace(source_format="text")] * 50
+    assert parse_batch.workers_for(pdfs, 4) == 2
+    assert parse_batch.workers_for(texts, 4) == 0  # parsed here
+    assert parse_batch.workers_for(pdfs + texts, 1) == 1
+
+
+def test_parsing_pdfs_in_worker_processes_gives_the_same_frames(tmp_path):
+    synth.write_corpus(tmp_path, 50, seed=11, formats=("pdf",))
+    (tmp_path / synth.ORACLE_NAME).unlink()
+    raw = sources.read_files(sources.discover(tmp_path))
+    here, forked = parse_batch.normalize(raw, workers=1), parse_batch.normalize(raw, workers=2)
+    assert len(here["reports"]) == 50 and len(here["cells"]) > 50 * 190
+    for name, frame in here.items():
+        pd.testing.assert_frame_equal(frame, forked[name], obj=name)
+
+
 def test_gx_validates_a_few_deciding_rows_however_many_cells(corpus):
     normalized = parse_batch.normalize(sources.read_files(sources.discover(corpus)), workers=1)
     view = checkframes.cells_view(normalized["cells"], normalized["reports"])

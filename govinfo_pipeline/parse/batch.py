@@ -260,6 +260,7 @@ _FORKED_ROWS: list[RawRow] = []  # the rows to parse, inherited by forked worker
 
 
 _MIN_ROWS_PER_WORKER = 250
+_PDF_WEIGHT = 10
 
 
 def _parse_slice(bounds: tuple[int, int]) -> dict[str, pd.DataFrame]:
@@ -274,11 +275,18 @@ def parse_workers() -> int:
 _MAX_SLICE = 500  # rows a worker parses at a time: progress is told per slice
 
 
+def workers_for(rows: list[RawRow], workers: int) -> int:
+    """How many of ``workers`` a batch is worth: one per ``_MIN_ROWS_PER_WORKER`` text files, a PDF counting as
+    ``_PDF_WEIGHT`` of them (it costs some tens of text files to read), so a few hundred PDFs use the workers."""
+    weight = sum(_PDF_WEIGHT if r.source_format == "pdf" else 1 for r in rows)
+    return min(workers, weight // _MIN_ROWS_PER_WORKER)
+
+
 def _parse_all(rows: list[RawRow], workers: int, progress: Progress = _no_progress) -> dict[str, pd.DataFrame]:
     """Parse ``rows`` in ``workers`` forked processes (in order), or here when few or where fork is missing."""
     import multiprocessing as mp
 
-    workers = min(workers, len(rows) // _MIN_ROWS_PER_WORKER)
+    workers = workers_for(rows, workers)
     if workers <= 1 or "fork" not in mp.get_all_start_methods():
         return _parse_rows(rows, progress)
     global _FORKED_ROWS
