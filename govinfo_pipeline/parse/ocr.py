@@ -236,6 +236,23 @@ def _read_one(args: tuple[bytes, int, int]) -> OcrPage:
     return read_page(*args)
 
 
+def read_scanned(data: bytes, scanned: list[int], notes: list[str]) -> dict[int, OcrPage]:
+    """OCR the 0-based pages ``scanned`` with the configured engine settings, by 1-based page number; the outcome
+    (pages, skew, time, readings in doubt) or the engine's failure goes to ``notes``. A broken engine leaves the
+    pages unread and the rest of the report kept."""
+    from govinfo_pipeline import settings
+
+    s = settings.current()
+    try:
+        read = {p.page: p for p in read_pages(data, scanned, s.ocr_dpi, s.ocr_workers)}
+    except Exception as exc:
+        notes.append(f"OCR of pages {', '.join(str(i + 1) for i in scanned)} failed ({type(exc).__name__}: {exc})")
+        return {}
+    if read:
+        notes.append(summary(list(read.values()), s.ocr_dpi))
+    return read
+
+
 def read_pages(data: bytes, indexes: list[int], dpi: int, workers: int) -> list[OcrPage]:
     """OCR these pages, in up to ``workers`` processes (here, in order, for one page or one worker)."""
     if not indexes:
@@ -250,21 +267,30 @@ def _edges(page: OcrPage) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The rules as the table finder's edges: horizontal at their middle line, vertical at their middle column."""
 
     def edge(x0: float, top: float, x1: float, bottom: float, orientation: str) -> dict[str, Any]:
-        return {
-            "object_type": "line_edge",
-            "orientation": orientation,
-            "x0": x0,
-            "x1": x1,
-            "top": top,
-            "bottom": bottom,
-            "doctop": top,
-            "width": x1 - x0,
-            "height": bottom - top,
-        }
+        return box_obj("line_edge", x0, top, x1, bottom, orientation)
 
     h = [edge(x0, (t + b) / 2, x1, (t + b) / 2, "h") for x0, t, x1, b in page.horizontal]
     v = [edge((x0 + x1) / 2, t, (x0 + x1) / 2, b, "v") for x0, t, x1, b in page.vertical]
     return h, v
+
+
+def box_obj(
+    kind: str, x0: float, top: float, x1: float, bottom: float, orientation: str | None = None
+) -> dict[str, Any]:
+    """A page object as pdfplumber's table finder takes it (an edge, a rectangle, a curve)."""
+    obj: dict[str, Any] = {
+        "object_type": kind,
+        "x0": x0,
+        "x1": x1,
+        "top": top,
+        "bottom": bottom,
+        "doctop": top,
+        "width": x1 - x0,
+        "height": bottom - top,
+    }
+    if orientation is not None or kind == "curve_edge":
+        obj["orientation"] = orientation
+    return obj
 
 
 def _inside(word: Word, box: Box) -> bool:

@@ -26,6 +26,7 @@ from pdfplumber.utils import extract_text, filter_edges, obj_to_bbox
 from pdfplumber.utils.text import chars_to_textmap
 
 from govinfo_pipeline.parse.layout import Cell, Layout
+from govinfo_pipeline.parse.ocr import box_obj
 
 Box = tuple[float, float, float, float]
 Obj = dict[str, Any]  # a pdfplumber-style object: a char or an edge
@@ -231,20 +232,7 @@ def _path_edges(ops: list[tuple[str, tuple[float, float]]], top_y: float) -> tup
     return lines, rects, curves
 
 
-def _box_obj(kind: str, x0: float, top: float, x1: float, bottom: float, orientation: str | None = None) -> Obj:
-    obj: Obj = {
-        "object_type": kind,
-        "x0": x0,
-        "x1": x1,
-        "top": top,
-        "bottom": bottom,
-        "doctop": top,
-        "width": x1 - x0,
-        "height": bottom - top,
-    }
-    if orientation is not None or kind == "curve_edge":
-        obj["orientation"] = orientation
-    return obj
+_box_obj = box_obj
 
 
 # FPDFText_GetTextObject with the object's address as a plain integer (one call per character, compared as is)
@@ -469,14 +457,7 @@ def read_layout(data: bytes) -> Layout:
         doc.close()
     notes: list[str] = []
     s = settings.current()
-    scanned = [p.page_number - 1 for p in pages if ocr.needs_ocr(p)]
-    try:
-        read = {p.page: p for p in ocr.read_pages(data, scanned, s.ocr_dpi, s.ocr_workers)}
-    except Exception as exc:  # the engine broke: the pages are unread, the rest of the report is kept
-        read = {}
-        notes.append(f"OCR of pages {', '.join(str(i + 1) for i in scanned)} failed ({type(exc).__name__}: {exc})")
-    if read:
-        notes.append(ocr.summary(list(read.values()), s.ocr_dpi))
+    read = ocr.read_scanned(data, [p.page_number - 1 for p in pages if ocr.needs_ocr(p)], notes)
     groups: list[list[Cell]] = []
     prose: list[tuple[int | None, str]] = []
     t = 0

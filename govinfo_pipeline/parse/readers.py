@@ -345,14 +345,7 @@ def _pdf_layout(pdf: pdfplumber.PDF, data: bytes = b"") -> Layout:
     groups: list[list[Cell]] = []
     notes: list[str] = []
     s = settings.current()
-    scanned = [i for i, page in enumerate(pdf.pages) if ocr.needs_ocr(page)] if data else []
-    try:
-        read = {p.page: p for p in ocr.read_pages(data, scanned, s.ocr_dpi, s.ocr_workers)}
-    except Exception as exc:  # the engine broke: the pages are unread, the rest of the report is kept
-        read = {}
-        notes.append(f"OCR of pages {', '.join(str(i + 1) for i in scanned)} failed ({type(exc).__name__}: {exc})")
-    if read:
-        notes.append(ocr.summary(list(read.values()), s.ocr_dpi))
+    read = ocr.read_scanned(data, [i for i, page in enumerate(pdf.pages) if ocr.needs_ocr(page)] if data else [], notes)
     t = 0
     for page_no, page in enumerate(pdf.pages, start=1):
         if page_no in read:
