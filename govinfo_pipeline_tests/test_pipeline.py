@@ -215,8 +215,8 @@ def test_garbage_never_reaches_the_warehouse(sample_dir, dagster_home, tmp_path,
 
     real = normalized_assets.normalize
 
-    def broken(raw):
-        out = real(raw)
+    def broken(raw, **kwargs):
+        out = real(raw, **kwargs)
         out["cells"] = pd.concat([out["cells"], out["cells"].head(3)], ignore_index=True)
         return out
 
