@@ -35,7 +35,7 @@ def test_the_batches_of_a_run_are_summed_per_stage(tmp_path):
     assert (got["read"].done, got["read"].total) == (0, 14)
 
 
-def test_a_meter_logs_and_times_its_stage(tmp_path):
+def test_a_meter_logs_and_times_its_stage():
     logged: list[str] = []
     m = progress.Meter("read", 3, None, logged.append, log_every=0.0)
     m.add()
@@ -44,7 +44,6 @@ def test_a_meter_logs_and_times_its_stage(tmp_path):
     assert logged[0].startswith("read: 1 of 3 files read") and logged[1].startswith("read: 3 of 3 files read · ")
     assert logged[-1].startswith("read: 3 of 3 files read in ")
     assert set(timing) == {"seconds", "per_second"} and timing["seconds"] >= 0
-    assert list(tmp_path.iterdir()) == []  # no folder: nothing written
 
 
 def test_lines_mode_prints_only_what_moved(tmp_path):

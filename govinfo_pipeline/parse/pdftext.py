@@ -206,7 +206,7 @@ def _path_edges(ops: list[tuple[str, tuple[float, float]]], top_y: float) -> tup
             pts.pop()
         if shape in ("ml", "mlh"):
             (x0, y0), (x1, y1) = pts[0], pts[1]
-            edge = _box_obj("line_edge", min(x0, x1), top_y - max(y0, y1), max(x0, x1), top_y - min(y0, y1))
+            edge = box_obj("line_edge", min(x0, x1), top_y - max(y0, y1), max(x0, x1), top_y - min(y0, y1))
             edge["orientation"] = "h" if edge["top"] == edge["bottom"] else "v"
             lines.append(edge)
             continue
@@ -219,20 +219,17 @@ def _path_edges(ops: list[tuple[str, tuple[float, float]]], top_y: float) -> tup
                 left, right = min(x0, x2), max(x0, x2)
                 top, bottom = top_y - max(y0, y2), top_y - min(y0, y2)
                 rects += [
-                    _box_obj("rect_edge", left, top, right, top, "h"),
-                    _box_obj("rect_edge", left, bottom, right, bottom, "h"),
-                    _box_obj("rect_edge", left, top, left, bottom, "v"),
-                    _box_obj("rect_edge", right, top, right, bottom, "v"),
+                    box_obj("rect_edge", left, top, right, top, "h"),
+                    box_obj("rect_edge", left, bottom, right, bottom, "h"),
+                    box_obj("rect_edge", left, top, left, bottom, "v"),
+                    box_obj("rect_edge", right, top, right, bottom, "v"),
                 ]
                 continue
         flipped = [(px, top_y - py) for px, py in pts]
         for (ax, ay), (bx, by) in zip(flipped, flipped[1:], strict=False):
             orientation = "v" if ax == bx else ("h" if ay == by else None)
-            curves.append(_box_obj("curve_edge", min(ax, bx), min(ay, by), max(ax, bx), max(ay, by), orientation))
+            curves.append(box_obj("curve_edge", min(ax, bx), min(ay, by), max(ax, bx), max(ay, by), orientation))
     return lines, rects, curves
-
-
-_box_obj = box_obj
 
 
 # FPDFText_GetTextObject with the object's address as a plain integer (one call per character, compared as is)

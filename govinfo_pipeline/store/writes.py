@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -142,11 +143,15 @@ def _add_agencies(conn: sa.Connection, chunk: pd.DataFrame) -> None:
             }
         ),
     )
-    spellings = named.drop_duplicates("agency_name")
+    # Each spelling's first report is the earliest (by year, then id), whatever order the runs came in.
+    spellings = named.sort_values(["report_year", "report_id"], na_position="last").drop_duplicates("agency_name")
+    first = reports.alias("first")
     held = {
-        r[0]
-        for r in conn.execute(
-            sa.select(agency_aliases.c.alias).where(agency_aliases.c.alias.in_(spellings["agency_name"].tolist()))
+        alias: _earliest_key(year, rid)
+        for alias, year, rid in conn.execute(
+            sa.select(agency_aliases.c.alias, first.c.report_year, first.c.report_id)
+            .select_from(agency_aliases.outerjoin(first, first.c.report_id == agency_aliases.c.first_report_id))
+            .where(agency_aliases.c.alias.in_(spellings["agency_name"].tolist()))
         )
     }
     fresh = spellings[~spellings["agency_name"].isin(held)]
@@ -162,16 +167,20 @@ def _add_agencies(conn: sa.Connection, chunk: pd.DataFrame) -> None:
             }
         ),
     )
-    # The first report of a spelling is the earliest held (by year, then id), whatever order the runs came in.
-    earliest = (
-        sa.select(reports.c.report_id)
-        .where(reports.c.agency_name == agency_aliases.c.alias)
-        .order_by(reports.c.report_year, reports.c.report_id)
-        .limit(1)
-        .scalar_subquery()
-    )
-    for names in chunks(spellings["agency_name"].tolist(), 1000):
-        conn.execute(agency_aliases.update().where(agency_aliases.c.alias.in_(names)).values(first_report_id=earliest))
+    for r in spellings[spellings["agency_name"].isin(held)].itertuples(index=False):
+        if _earliest_key(r.report_year, r.report_id) < held[r.agency_name]:  # an earlier year came in later
+            conn.execute(
+                agency_aliases.update()
+                .where(agency_aliases.c.alias == r.agency_name)
+                .values(first_report_id=r.report_id)
+            )
+
+
+def _earliest_key(year: Any, report_id: Any) -> tuple[int, str]:
+    """Order of reports for a spelling's first report: year (unknown last), then id; a report gone sorts last."""
+    if report_id is None:
+        return (10**6, "~")
+    return (10**6 if year is None or pd.isna(year) else int(year), str(report_id))
 
 
 def account(engine: sa.Engine, files: pd.DataFrame, run_id: str | None, partitions: str | None) -> dict:
