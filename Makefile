@@ -24,11 +24,14 @@ setup: .venv/.synced
 run: setup
 	.venv/bin/govinfo run
 
-# The HTML report is tested in a real headless Chromium (Debian's package); installed here if missing.
+# The HTML report is tested in a real headless Chromium (Debian's package), and the synthetic PDFs, which do not
+# embed their Chinese font, are rendered (scans, crops, screenshots) with a system CJK font: installed here if missing.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
-		(apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) || \
-		echo "chromium not installed: the browser test of the HTML report will be skipped"; }
+	@missing="$$(command -v chromium >/dev/null 2>&1 || echo chromium) $$(fc-list :lang=zh 2>/dev/null | grep -q . || echo fonts-noto-cjk)"; \
+	if [ -n "$$(echo $$missing)" ]; then \
+		{ command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
+		(apt-get update -qq && apt-get install -y -qq $$missing >/dev/null); } || \
+		echo "not installed: $$missing (the browser test is skipped without chromium; scans need a CJK font)"; fi
 
 test: lint browser
 	.venv/bin/pytest -ra
@@ -46,7 +49,7 @@ ui: setup
 	.venv/bin/govinfo ui
 
 # Field-level accuracy over the format corpus (cells correct / expected, per format).
-accuracy: setup
+accuracy: setup browser
 	.venv/bin/python -m govinfo_pipeline_tests.corpus_accuracy
 
 # Benchmark: BENCH_REPORTS synthetic reports through the pipeline; figures to bench/.

@@ -152,8 +152,20 @@ def damage_stats(fmt: str, n: int = DAMAGE_REPORTS, seed: int = DAMAGE_SEED) -> 
         oracle = synth.load_oracle(folder / synth.ORACLE_NAME)
         raw = sources.read_files([f for f in sources.discover(folder) if f.rel != synth.ORACLE_NAME])
         out = parse_batch.normalize(raw, workers=1)
-    by_id = {rid: grp for rid, grp in out["cells"].groupby("report_id")}
-    s: dict[str, Any] = {"reports": n, "expected": 0, "exact": 0, "flagged": 0, "wrong": 0, "wrong_numbers": 0}
+    return oracle_stats(oracle, out["cells"], n)
+
+
+def oracle_stats(oracle: dict[str, Any], cells: Any, n: int | None = None) -> dict[str, Any]:
+    """The cells read (a ``report_cells`` frame) against the generator's oracle: see ``damage_stats``."""
+    by_id = {rid: grp for rid, grp in cells.groupby("report_id")}
+    s: dict[str, Any] = {
+        "reports": len(oracle["files"]) if n is None else n,
+        "expected": 0,
+        "exact": 0,
+        "flagged": 0,
+        "wrong": 0,
+        "wrong_numbers": 0,
+    }
     misses: list[dict[str, Any]] = []
     for name, f in oracle["files"].items():
         grp = by_id.get(f["report_id"])

@@ -37,12 +37,22 @@ class RowSpec:
     aliases: tuple[str, ...] = ()
 
 
+def _text() -> str:
+    return resources.files("govinfo_pipeline").joinpath("codebook.yaml").read_text(encoding="utf-8")
+
+
 @functools.cache
 def load() -> dict[str, Any]:
     """The parsed codebook.yaml."""
-    text = resources.files("govinfo_pipeline").joinpath("codebook.yaml").read_text(encoding="utf-8")
-    codebook: dict[str, Any] = yaml.safe_load(text)
+    codebook: dict[str, Any] = yaml.safe_load(_text())
     return codebook
+
+
+@functools.cache
+def vocabulary() -> frozenset[str]:
+    """The Chinese characters the templates' wording uses (labels, headings, aliases, rules): most of what a
+    report's text is made of, and a few per cent of a random run of Chinese characters."""
+    return frozenset(ch for ch in _text() if "\u4e00" <= ch <= "\u9fff")
 
 
 @functools.cache

@@ -17,13 +17,13 @@ import math
 import re
 from dataclasses import dataclass
 
-from govinfo_pipeline.parse import codebook
+from govinfo_pipeline.parse import codebook, infer
 from govinfo_pipeline.parse.layout import Cell, Layout, split_lines
 from govinfo_pipeline.parse.tables import detect_template
 from govinfo_pipeline.parse.values import parse_cell
 
 MAX_SPLITS = 2000  # cuts of one run; beyond this the row is unsplittable
-MAX_COMBINATIONS = 20_000  # joint choices over the ambiguous application rows
+MAX_COMBINATIONS = 200_000  # search nodes over the ambiguous application rows' cuts
 _MIN_FLAT_LINE = 300
 _MAX_TOKEN = 24
 
@@ -298,8 +298,8 @@ def _column_rules(template: str) -> list[dict[str, int]]:
 
 
 def _choose_jointly(template: str, rows: list[_Row], notes: list[str]) -> None:
-    """B1/B2 over every combination of the ambiguous application rows' cuts; a row is cut where all
-    surviving combinations agree on it."""
+    """B1/B2 over the ambiguous application rows' cuts (``infer.settle``: an exact search of every
+    combination); a row is cut where all combinations that satisfy the rules agree on it."""
     app = {r.row: r for r in rows if r.section == "application"}
     pending = [r for r in app.values() if r.options is not None]
     for r in pending:
@@ -309,38 +309,19 @@ def _choose_jointly(template: str, rows: list[_Row], notes: list[str]) -> None:
     pending = [r for r in pending if r.options]
     if not pending:
         return
-    if math.prod(len(r.options or ()) for r in pending) > MAX_COMBINATIONS:
-        for r in pending:
-            r.options, r.flag = None, "unsplittable"
-            notes.append(f"{r.code}: glued run {r.run!r}: too many combinations to check B1/B2; kept as text")
-        return
-    known = {row: [_number(t, "count") for t in r.choice] for row, r in app.items() if r.choice is not None}
-    names = [r.row for r in pending]
-    rules = [rule for rule in _column_rules(template) if all(row in known or row in names for row in rule)]
-    fixed = [
-        [sum(coef * known[row][c] for row, coef in rule.items() if row in known) for c in range(7)] for rule in rules
-    ]
-    coefs = [[rule.get(name, 0) for name in names] for rule in rules]
-    values = [[[_number(t, "count") for t in o] for o in r.options or ()] for r in pending]
-    survivors = []
-    for combo in itertools.product(*(range(len(v)) for v in values)):
-        chosen = [values[k][i] for k, i in enumerate(combo)]
-        if all(
-            abs(fixed[n][c] + sum(w * v[c] for w, v in zip(coefs[n], chosen, strict=True) if w)) < 1e-9
-            for n in range(len(rules))
-            for c in range(7)
-        ):
-            survivors.append(combo)
-    for k, r in enumerate(pending):
-        picks = {combo[k] for combo in survivors}
-        if len(picks) == 1 and r.options:
-            r.choice, r.options, r.flag = r.options[picks.pop()], None, "inferred_split"
+    readings = {row: [tuple(_number(t, "count") for t in r.choice)] for row, r in app.items() if r.choice}
+    readings |= {r.row: [tuple(_number(t, "count") for t in o) for o in r.options or ()] for r in pending}
+    picks = infer.settle(readings, _column_rules(template), cap=MAX_COMBINATIONS)
+    for r in pending:
+        pick = picks.get(r.row)
+        if pick is not None and r.options:
+            r.choice, r.options, r.flag = r.options[pick], None, "inferred_split"
         else:
-            r.options, r.flag = None, "unsplittable"
             notes.append(
-                f"{r.code}: glued run {r.run!r} has {len(picks) or 'no'} cuts consistent with "
-                "B1-B3; kept as text, not guessed"
+                f"{r.code}: glued run {r.run!r} has {len(r.options or ())} cuts that B1-B3 do not settle "
+                "to one; kept as text, not guessed"
             )
+            r.options, r.flag = None, "unsplittable"
 
 
 def _settle(rows: list[_Row], notes: list[str]) -> None:

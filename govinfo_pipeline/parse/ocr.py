@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from govinfo_pipeline.parse import codebook
+
 Box = tuple[float, float, float, float]  # x0, top, x1, bottom in PDF points
 MAX_SKEW_DEGREES = 5.0
 MIN_MARK_PIXELS = 20  # at 200 dpi a printed "1" or "/" has some tens to hundreds; a noise speck a handful
@@ -372,10 +374,43 @@ def page_layout(plumber_page: Any, page: OcrPage, first_table: int, min_confiden
     return groups, prose, len(tables)
 
 
+MIN_WORDING_SHARE = 0.25  # of a text layer's Chinese characters, the least share in the templates' wording
+_MIN_CHECKED = 20  # Chinese characters a text layer needs before its wording is judged
+
+
+def unusable_text(page: Any) -> str | None:
+    """Why a page's text layer cannot be read (it is then OCR'd): a scan (pictures and almost no Chinese), a
+    layer of Chinese that is not the templates' wording (a bad OCR layer under a scan, a font whose characters
+    map to the wrong code points), or a layer of symbols with no Chinese at all; None for a usable layer."""
+    text = [ch["text"] for ch in page.chars]
+    cjk = [ch for ch in text if "\u4e00" <= ch <= "\u9fff"]
+    if len(text) >= 50 and len(cjk) < 5 and sum(not (ch.isascii() or ch.isspace()) for ch in text) > len(text) / 2:
+        return f"its text layer is {len(text)} symbols with no Chinese"
+    if page.images and len(cjk) < 5:
+        return "no text layer"
+    if len(cjk) >= _MIN_CHECKED:
+        vocab = codebook.vocabulary()
+        share = sum(ch in vocab for ch in cjk) / len(cjk)
+        if share < MIN_WORDING_SHARE:
+            return f"its text layer is not the template's wording ({share:.0%} of {len(cjk)} Chinese characters)"
+    return None
+
+
 def needs_ocr(page: Any) -> bool:
-    """A page with pictures and (almost) no Chinese in its text layer: a scan, or a text layer that is unusable."""
-    cjk = sum(1 for ch in page.chars if "\u4e00" <= ch["text"] <= "\u9fff")
-    return bool(page.images) and cjk < 5
+    """A page to OCR: see ``unusable_text``."""
+    return unusable_text(page) is not None
+
+
+def ocr_pages(pages: list[Any], notes: list[str]) -> list[int]:
+    """The 0-based indexes of the pages to OCR; a page with a text layer that is set aside is named in ``notes``."""
+    out = []
+    for i, page in enumerate(pages):
+        why = unusable_text(page)
+        if why is not None:
+            out.append(i)
+            if why != "no text layer":
+                notes.append(f"page {i + 1}: {why}; read by OCR instead")
+    return out
 
 
 def summary(pages: list[OcrPage], dpi: int) -> str:

@@ -454,7 +454,7 @@ def read_layout(data: bytes) -> Layout:
         doc.close()
     notes: list[str] = []
     s = settings.current()
-    read = ocr.read_scanned(data, [p.page_number - 1 for p in pages if ocr.needs_ocr(p)], notes)
+    read = ocr.read_scanned(data, ocr.ocr_pages(pages, notes), notes)
     groups: list[list[Cell]] = []
     prose: list[tuple[int | None, str]] = []
     t = 0

@@ -345,7 +345,7 @@ def _pdf_layout(pdf: pdfplumber.PDF, data: bytes = b"") -> Layout:
     groups: list[list[Cell]] = []
     notes: list[str] = []
     s = settings.current()
-    read = ocr.read_scanned(data, [i for i, page in enumerate(pdf.pages) if ocr.needs_ocr(page)] if data else [], notes)
+    read = ocr.read_scanned(data, ocr.ocr_pages(pdf.pages, notes) if data else [], notes)
     t = 0
     for page_no, page in enumerate(pdf.pages, start=1):
         if page_no in read:
