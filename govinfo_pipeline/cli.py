@@ -254,6 +254,12 @@ def cmd_evidence(args: argparse.Namespace) -> int:
     return commands.evidence(args)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from govinfo_pipeline import warm
+
+    return warm.serve(warm.socket_path(), lambda line: print(f"govinfo serve: {line}", file=sys.stderr, flush=True))
+
+
 def main(argv: list[str] | None = None) -> int:
     from govinfo_pipeline.cli_args import build_parser
     from govinfo_pipeline.launch import profiled
@@ -263,6 +269,12 @@ def main(argv: list[str] | None = None) -> int:
         settings.current()
     except settings.SettingsError as exc:
         return _fail(str(exc))
+    if args.command == "run" and not args.cold:
+        from govinfo_pipeline import warm
+
+        code = warm.forward(sys.argv[1:] if argv is None else list(argv))
+        if code is not None:
+            return code
     with profiled():
         return args.func(args)
 

@@ -67,6 +67,11 @@ def build_parser(commands: ModuleType) -> argparse.ArgumentParser:
     wh = ("--warehouse", {"help": "SQLAlchemy URL of the warehouse (default: $GOVINFO_WAREHOUSE_URL, or DuckDB)"})
     run = command("run", commands.cmd_run, "ingest the input folder into the warehouse through Dagster", *RUN_FLAGS)
     run.add_argument("-v", "--verbose", action="store_true", help="show Dagster's step log")
+    run.add_argument(
+        "--cold",
+        action="store_true",
+        help="run in this process even when a warm server (govinfo serve) listens; also $GOVINFO_WARM=off",
+    )
     command(
         "query",
         commands.cmd_query,
@@ -174,6 +179,12 @@ def build_parser(commands: ModuleType) -> argparse.ArgumentParser:
         ("--out", {"required": True, "help": "the PNG file"}),
         inp,
         wh,
+    )
+    command(
+        "serve",
+        commands.cmd_serve,
+        "keep a warm process (Dagster, GX imported, one report run through) that later `govinfo run`s fork"
+        " from: one report in about a second instead of several; stops on Ctrl-C or SIGTERM",
     )
     command(
         "ui",

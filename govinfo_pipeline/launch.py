@@ -8,6 +8,7 @@ which it loads to execute the job; the definitions themselves use only ``runner`
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import os
 import socket
@@ -113,7 +114,6 @@ def run_pipeline(
     """
     import dagster as dg
 
-    from govinfo_pipeline.definitions import defs
     from govinfo_pipeline.defs.jobs import resolved_ingest_job
 
     settings.ensure_dagster_home()
@@ -147,8 +147,9 @@ def run_pipeline(
         with dg.DagsterInstance.get() as instance:
             release_dead_runs(instance)
             if not executor or "in_process" in executor:
-                job = defs().resolve_job_def("ingest")
-                return job.execute_in_process(run_config=run_config, instance=instance, tags=tags, raise_on_error=False)
+                return _ingest_job().execute_in_process(
+                    run_config=run_config, instance=instance, tags=tags, raise_on_error=False
+                )
             return dg.execute_job(
                 dg.reconstructable(resolved_ingest_job),
                 instance,
@@ -158,6 +159,14 @@ def run_pipeline(
             )
     finally:
         Path(saved).unlink(missing_ok=True)
+
+
+@functools.cache
+def _ingest_job():
+    """The ingest job of the code location, built once per process (~0.3 s: a warm server's runs, batches)."""
+    from govinfo_pipeline.definitions import defs
+
+    return defs().resolve_job_def("ingest")
 
 
 def failure_message(result) -> str:
