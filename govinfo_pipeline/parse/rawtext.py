@@ -13,6 +13,10 @@ is found in their joined text), and places the numbers that follow a run of labe
 * any other count: which number is whose cannot be told, and those rows are left unread (absent), not
   guessed.
 
+A block read column by column prints the labels of the label column before the sub-labels of the next one
+(四、结转下年度继续办理 before 4.…, 5.…, （七）总计 above it): labels passed over in template order are looked for
+again out of order, and a block's numbers are always dealt to its rows in the template's order.
+
 The review table's fifteen numbers are read in order when all fifteen are there (or none: all blank).
 Page numbers (a number line right before a form feed) and footers (``— 4 —``) are left out.
 """
@@ -23,7 +27,12 @@ import re
 from dataclasses import dataclass
 
 from govinfo_pipeline.parse import codebook
-from govinfo_pipeline.parse.flattext import _find_rows, _Row
+from govinfo_pipeline.parse.flattext import (
+    _find_rows,
+    _kinds,
+    _label_patterns,
+    _Row,
+)
 from govinfo_pipeline.parse.layout import Cell, Layout, split_lines
 from govinfo_pipeline.parse.tables import detect_template
 from govinfo_pipeline.parse.values import NONE, NUMBER, parse_cell
@@ -89,7 +98,9 @@ def _rows(tokens: list[_Token], template: str, section: str, notes: list[str]) -
     if not joined:
         return []
     found = _find_rows(joined, template, section, 0, len(joined))
+    found = sorted(found + _labels_out_of_order(joined, template, section, found), key=lambda r: r.start)
     specs = {s.row: s for s in codebook.rows(template, section)}
+    order = {row: i for i, row in enumerate(specs)}
     marks = [(at[r.start], at[r.run_start - 1], r) for r in found]
     groups: list[list[Cell]] = []
     block: list[tuple[int, int, _Row]] = []
@@ -98,9 +109,10 @@ def _rows(tokens: list[_Token], template: str, section: str, notes: list[str]) -
         stop = marks[i + 1][0] if i + 1 < len(marks) else len(tokens)
         values = [t for t in tokens[last + 1 : stop] if t.value]
         covered = {k for a, b, _ in block for k in range(a, b + 1)}
+        begin = min(x[0] for x in block)
         stray = [
             t.text
-            for k, t in enumerate(tokens[block[0][0] : stop], start=block[0][0])
+            for k, t in enumerate(tokens[begin:stop], start=begin)
             if not t.value and k not in covered and not _HEADER.fullmatch(t.text)
         ]
         if stray:  # text among the labels or numbers that is neither a label found nor a heading: a label missed?
@@ -110,6 +122,9 @@ def _rows(tokens: list[_Token], template: str, section: str, notes: list[str]) -
             continue
         if not values and i + 1 < len(marks):
             continue  # a run of labels: their numbers (if any) come after the last of them
+        # Dealt in the template's order: a block read column by column prints a label drawn in the label column
+        # before the group's sub-labels drawn in the next one (四、结转… before 4.…, 5.…, （六）…, （七）总计).
+        block.sort(key=lambda x: order[x[2].row])
         rows = [x[2] for x in block]
         widths = [len(specs[x.row].cols) for x in rows]
         placed: list[list[Cell]] | None = None
@@ -135,6 +150,32 @@ def _rows(tokens: list[_Token], template: str, section: str, notes: list[str]) -
                 groups.append([Cell(label, line=tokens[first].line), *cells])
         block = []
     return groups
+
+
+def _labels_out_of_order(joined: str, template: str, section: str, found: list[_Row]) -> list[_Row]:
+    """Rows of the section whose labels ``_find_rows`` (which reads them in template order) passed over: a
+    label printed before the labels of rows above it. Only a label of four characters or more, outside the
+    labels already found, is taken."""
+    have = {r.row for r in found}
+    spans = [(r.start, r.run_start) for r in found]
+    out = []
+    for spec in codebook.rows(template, section):
+        if spec.row in have:
+            continue
+        for pattern in _label_patterns(spec):
+            m = next(
+                (
+                    m
+                    for m in pattern.finditer(joined)
+                    if m.end() - m.start() >= 4 and all(m.end() <= a or m.start() >= b for a, b in spans)
+                ),
+                None,
+            )
+            if m:
+                out.append(_Row(section, spec.row, m.group(0), m.start(), m.end(), "", _kinds(template, section, spec)))
+                spans.append((m.start(), m.end()))
+                break
+    return out
 
 
 def read_raw_text(text: str) -> Layout:
