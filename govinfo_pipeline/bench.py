@@ -407,6 +407,17 @@ def run_per_format(
     return result
 
 
+def joined(results: list[dict]) -> dict:
+    """Several ``--per-format`` results as one (formats measured at different sizes, in separate runs), with
+    the national year they add up to when together they cover every format of the mix."""
+    per_format = {fmt: row for r in results for fmt, row in r["per_format"].items()}
+    return {
+        "reports_per_format": {f: r["reports"] for f, r in per_format.items()},
+        "per_format": per_format,
+        "year_estimate": year_estimate(per_format),
+    }
+
+
 def _short_of(row: dict) -> str:
     """The oracle column of a format that is not exact: how many cells were (OCR leaves doubtful ones as text)."""
     if "oracle_cells" not in row:

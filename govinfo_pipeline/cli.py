@@ -192,8 +192,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
     keep, profile = (Path(args.keep) if args.keep else None), (Path(args.profile) if args.profile else None)
-    if args.markdown and not args.reports:
-        print(bench.markdown_table(json.loads(Path(args.out).read_text(encoding="utf-8"))))
+    if args.markdown and not args.reports:  # several JSONs (comma-separated) make one table
+        results = [json.loads(Path(p).read_text(encoding="utf-8")) for p in args.out.split(",")]
+        print(bench.markdown_table(bench.joined(results) if len(results) > 1 else results[0]))
         return 0
     if not args.reports:
         raise SystemExit("govinfo bench: --reports N is needed (or --markdown alone, to print a JSON's table)")

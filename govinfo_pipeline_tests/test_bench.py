@@ -105,3 +105,15 @@ def test_the_year_estimate_is_amdahl_over_the_measured_rates():
     serial = bench.year_estimate(rates(0.0), workers=(1, 4))
     assert serial is not None and serial["hours"] == {"1": 3.9, "4": 3.9}
     assert bench.year_estimate({"txt": rates(1.0)["txt"]}) is None  # a format of the mix not measured
+
+
+def test_per_format_results_of_separate_runs_join_into_one_table_and_year():
+    """Text formats measured in one run and PDFs in another: joined, every format of the mix is there, so the
+    year is estimated (at 10 reports/s each, all of it in the parse: 14,000 s = 3.9 h on one machine)."""
+    row = {"reports": 10, "reports_per_second": 10.0, "pipeline_seconds": 100.0, "normalized_seconds": 100.0}
+    text = {"per_format": {f: row for f in ("txt", "html", "docx")}}
+    pdfs = {"per_format": {f: row for f in ("pdf", "pdf-scan")}}
+    assert bench.year_estimate(text["per_format"]) is None
+    joined = bench.joined([text, pdfs])
+    assert list(joined["per_format"]) == ["txt", "html", "docx", "pdf", "pdf-scan"]
+    assert joined["year_estimate"]["hours"]["1"] == 3.9
