@@ -137,7 +137,13 @@ def build_parser(commands: ModuleType) -> argparse.ArgumentParser:
             },
         ),
         ("--per-format", {"action": "store_true", "help": "one run per format, one JSON with each format's figures"}),
-        ("--markdown", {"action": "store_true", "help": "print the speed table (Markdown); alone: of --out's JSON (or JSONs, comma-separated)"}),
+        (
+            "--markdown",
+            {
+                "action": "store_true",
+                "help": "print the speed table (Markdown); alone: of --out's JSON (or JSONs, comma-separated)",
+            },
+        ),
         ("--seed", {"type": int, "default": 0}),
         ("--out", {"required": True, "help": "JSON file for the figures"}),
         ("--keep", {"help": "work in this folder and keep the corpus and warehouse"}),
