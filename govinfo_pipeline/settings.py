@@ -64,6 +64,7 @@ class Settings:
     progress: str = "auto"
     progress_every: int = 10
     progress_log_seconds: int = 30
+    warm: bool = True  # `govinfo run` forwards to a warm server (`govinfo serve`) when one listens
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -120,6 +121,7 @@ class Settings:
             progress=progress,
             progress_every=number("PROGRESS_EVERY", 10),
             progress_log_seconds=number("PROGRESS_LOG_SECONDS", 30),
+            warm=(text("WARM", "on") or "on").lower() not in ("0", "off", "no", "false"),
         )
 
 

@@ -78,7 +78,7 @@ def _lines(conn: socket.socket, first: bytes = b"") -> Iterator[dict]:
 def forward(argv: list[str]) -> int | None:
     """Run ``govinfo <argv>`` in the warm server of this DAGSTER_HOME; its exit status, or None when there is
     no server to run it (none listening, or a stale one): the caller then runs it here."""
-    if serving or os.environ.get("GOVINFO_WARM", "").lower() in ("0", "off", "no"):
+    if serving or not settings.current().warm:
         return None
     path = socket_path()
     if not path.exists():

@@ -44,6 +44,7 @@ LAYERS = {
     "bench": 7,
     "cli": 7,
     "cli_args": 7,
+    "warm": 7,
 }
 
 
