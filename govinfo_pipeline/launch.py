@@ -227,6 +227,17 @@ def _batch_child(conn, index: int, *args) -> None:
     conn.close()
 
 
+def start_forkserver() -> None:
+    """Start the step processes' fork server now, so that it imports ``PRELOAD`` (~7 s) while this process
+    sets up the run; Dagster's multiprocess executor would start it at the first step and wait for it. The
+    executor then finds it running and forks the steps from it."""
+    import multiprocessing
+    from multiprocessing import forkserver
+
+    multiprocessing.set_forkserver_preload(list(PRELOAD))
+    forkserver.ensure_running()
+
+
 def run_batch(
     plan: RunPlan,
     url: str,
@@ -247,6 +258,8 @@ def run_batch(
     import multiprocessing as mp
 
     where = str(Path(progress) / f"batch-{index}") if progress else None
+    if executor and "multiprocess" in executor:
+        start_forkserver()
     batch = plan.batches[0]
     args = (str(plan.root), url, list(batch.years), list(batch.files), log_level, executor, plan, where)
     if not fork or (executor and "in_process" not in executor) or "fork" not in mp.get_all_start_methods():
