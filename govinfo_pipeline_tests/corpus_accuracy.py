@@ -16,6 +16,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 
 from govinfo_pipeline.parse import batch as parse_batch
@@ -86,15 +87,44 @@ def scanned(files: list[tuple[Path, dict]], folder: Path) -> list[tuple[Path, di
     return out
 
 
+META = ("agency_name", "report_year", "template_version")
+
+
+def meta_stats(reports: Any, expected: dict[str, dict]) -> dict[str, Any]:
+    """Reports (a ``reports`` frame) whose agency, year and template are those expected (source path -> the
+    three fields, as written by hand or built by the generator): how many of each, and the misses."""
+    got = reports.set_index("source_path")
+    s: dict[str, Any] = {"reports": len(expected), **dict.fromkeys(META, 0), "misses": []}
+    for path, want in expected.items():
+        row = got.loc[path] if path in got.index else None
+        for field in META:
+            have = None if row is None else row[field]
+            if have == want[field]:
+                s[field] += 1
+            else:
+                s["misses"].append({"file": path, "field": field, "expected": want[field], "got": have})
+    return s
+
+
 def evaluate(files: list[tuple[Path, dict]] | None = None, label: str | None = None) -> tuple[dict, list[dict]]:
     """Per (format, well-formed|damaged): expected, correct, flagged, silently wrong; plus each miss. ``label``
     names the format instead (the scanned renderings)."""
+    stats, misses, _ = evaluate_with_meta(files, label)
+    return stats, misses
+
+
+def evaluate_with_meta(
+    files: list[tuple[Path, dict]] | None = None, label: str | None = None
+) -> tuple[dict, list[dict], dict]:
+    """``evaluate``, and per format ``meta_stats`` of the same reports."""
     files = files or expected_files()
+    reports = []
     folders = sorted({p.parent for p, _ in files})
     parsed: dict[str, dict] = {}
     for folder in folders:
         raw = sources.read_files(sources.discover(folder), manifest=sources.read_manifest(folder))
         out = parse_batch.normalize(raw)
+        reports.append(out["reports"])
         reps = out["reports"].set_index("report_id")
         for rid, grp in out["cells"].groupby("report_id"):
             parsed[reps.at[rid, "source_path"]] = {"report": reps.loc[rid], "cells": grp}
@@ -132,7 +162,12 @@ def evaluate(files: list[tuple[Path, dict]] | None = None, label: str | None = N
                         "got": (c.value, c.unit, c.cell_status, c.raw_text),
                     }
                 )
-    return dict(stats), misses
+    every = pd.concat(reports, ignore_index=True)
+    meta = {}
+    for fmt in sorted({label or FORMAT_OF[p.suffix] for p, _ in files}):
+        want = {p.name: {f: d[f] for f in META} for p, d in files if (label or FORMAT_OF[p.suffix]) == fmt}
+        meta[fmt] = meta_stats(every[every["source_path"].isin(want)], want)
+    return dict(stats), misses, meta
 
 
 DAMAGE_REPORTS = 40  # per damage kind
@@ -152,7 +187,8 @@ def damage_stats(fmt: str, n: int = DAMAGE_REPORTS, seed: int = DAMAGE_SEED) -> 
         oracle = synth.load_oracle(folder / synth.ORACLE_NAME)
         raw = sources.read_files([f for f in sources.discover(folder) if f.rel != synth.ORACLE_NAME])
         out = parse_batch.normalize(raw, workers=1)
-    return oracle_stats(oracle, out["cells"], n)
+    want = {name: {f: f_meta[f] for f in META} for name, f_meta in oracle["files"].items()}
+    return oracle_stats(oracle, out["cells"], n) | {"meta": meta_stats(out["reports"], want)}
 
 
 def oracle_stats(oracle: dict[str, Any], cells: Any, n: int | None = None) -> dict[str, Any]:
@@ -199,26 +235,34 @@ def oracle_stats(oracle: dict[str, Any], cells: Any, n: int | None = None) -> di
 
 def damage_main(kinds: tuple[str, ...] = (ORIGINAL, *damage.FORMATS, "pdf-scan")) -> None:
     print(f"\nsynthetic damage corpus ({DAMAGE_REPORTS} reports per kind, {SCAN_REPORTS} scanned; seed {DAMAGE_SEED}):")
-    print(f"{'kind':<10} {'expected':>9} {'exact':>8} {'flagged':>8} {'wrong':>6} {'wrong#':>7}  exact")
+    print(
+        f"{'kind':<10} {'expected':>9} {'exact':>8} {'flagged':>8} {'wrong':>6} {'wrong#':>7}  exact    "
+        "reports  agency  year  template"
+    )
     for kind in kinds:
         s = damage_stats(kind, SCAN_REPORTS if kind == "pdf-scan" else DAMAGE_REPORTS)
+        m = s["meta"]
         print(
             f"{kind:<10} {s['expected']:>9} {s['exact']:>8} {s['flagged']:>8} {s['wrong']:>6} "
-            f"{s['wrong_numbers']:>7}  {100 * s['exact'] / max(s['expected'], 1):6.2f}%"
+            f"{s['wrong_numbers']:>7}  {100 * s['exact'] / max(s['expected'], 1):6.2f}%  "
+            f"{m['reports']:>7} {m['agency_name']:>7} {m['report_year']:>5} {m['template_version']:>9}"
         )
-        for m in s["misses"][:10]:
-            print("  wrong:", m)
+        for miss in s["misses"][:10]:
+            print("  wrong:", miss)
+        for miss in m["misses"][:10]:
+            print("  metadata:", miss)
 
 
 def main() -> int:
     if sys.argv[1:2] == ["--damage"]:  # the damage corpus only: --damage [kind ...]
         damage_main(tuple(sys.argv[2:]) or (ORIGINAL, *damage.FORMATS))
         return 0
-    stats, misses = evaluate()
+    stats, misses, meta = evaluate_with_meta()
     with tempfile.TemporaryDirectory(prefix="scanned-corpus-") as tmp:  # the corpus PDFs, printed and scanned
-        scan_stats, scan_misses = evaluate(scanned(expected_files(), Path(tmp)), label="pdf-scan")
+        scan_stats, scan_misses, scan_meta = evaluate_with_meta(scanned(expected_files(), Path(tmp)), label="pdf-scan")
     stats.update(scan_stats)
     misses += scan_misses
+    meta.update(scan_meta)
     print(f"{'format':<10} {'documents':<12} {'expected':>9} {'correct':>8} {'flagged':>8} {'wrong':>6}  accuracy")
     for (fmt, kind), s in sorted(stats.items()):
         print(
@@ -227,6 +271,11 @@ def main() -> int:
         )
     for m in misses[:40]:
         print("  silently wrong:", m)
+    print(f"\n{'format':<10} {'reports':>8} {'agency':>7} {'year':>5} {'template':>9}  (right)")
+    for fmt, m in meta.items():
+        print(f"{fmt:<10} {m['reports']:>8} {m['agency_name']:>7} {m['report_year']:>5} {m['template_version']:>9}")
+        for miss in m["misses"]:
+            print("  metadata:", miss)
     damage_main()
     return 0
 

@@ -115,3 +115,15 @@ def test_copy_paste_reports_are_flagged(tmp_path, dagster_home):
     assert not any(p.startswith(tuple(others)) for p in flagged)
     pairs = read(url, "SELECT scope, score FROM report_similarity")
     assert set(pairs["scope"]) == {"previous_year", "same_year"} and (pairs["score"] <= 1).all()
+
+
+def test_a_portals_source_label_glued_before_the_title_is_not_part_of_the_name():
+    from govinfo_pipeline.parse.report import find_agency_and_source
+
+    title = "本站塘桃市昌江区农业农村局2021年政府信息公开工作年度报告"  # …来源：本站 + the title, on one line
+    assert find_agency_and_source(title, "", []) == ("塘桃市昌江区农业农村局", "title")
+    twice = "白永市城市管理局白永市城市管理局2021年政府信息公开工作年度报告"  # 来源：白永市城市管理局 + the title
+    assert find_agency_and_source(twice, "", []) == ("白永市城市管理局", "title")
+    bare = "本站2021年政府信息公开工作年度报告"  # the title names no body: the opening sentence does
+    opening = "2021年，白永市城市管理局认真贯彻落实《中华人民共和国政府信息公开条例》"
+    assert find_agency_and_source(bare, opening, []) == ("白永市城市管理局", "opening_prose")

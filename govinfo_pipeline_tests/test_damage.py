@@ -73,3 +73,12 @@ def test_each_kind_is_the_damage_it_names():
     assert all(t.count("|---") >= 5 for t in md)  # tables broken into pieces
     assert any("| — " in t for t in md)  # page footers inside tables
     assert any("| 列1 |" in t for t in md)  # header rows with the wrong column names
+
+
+def test_agency_year_and_template_are_right_on_every_report(measured):
+    """Damage to the tables must not reach the metadata: a flattened page glues the portal's header
+    (…发布日期：2021-02-12　来源：本站) onto the title, which must not become part of the agency's name."""
+    kind, s = measured
+    meta = s["meta"]
+    assert meta["misses"] == [], (kind, meta["misses"][:5])
+    assert meta["agency_name"] == meta["report_year"] == meta["template_version"] == N

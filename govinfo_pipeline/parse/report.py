@@ -149,6 +149,20 @@ def find_agency(title: str | None, preamble: str, sections: list[Section]) -> st
     return find_agency_and_source(title, preamble, sections)[0]
 
 
+# A portal's "来源：本站" (source: this site) glued before the title when a page is flattened onto one line.
+_SITE_SOURCE = re.compile(r"^(?:本站|本网站|本网|本平台|本机关)")
+
+
+def _site_source_removed(head: str) -> str:
+    """``head`` without a portal's source value glued before it (本站…), and a name the page printed twice in a
+    row (来源：XX局 then the title XX局2021年…) once."""
+    head = _SITE_SOURCE.sub("", head)
+    half = len(head) // 2
+    if len(head) % 2 == 0 and half >= 2 and head[:half] == head[half:]:
+        return head[:half]
+    return head
+
+
 def find_agency_and_source(title: str | None, preamble: str, sections: list[Section]) -> tuple[str | None, str | None]:
     """The reporting body and where it was read: ``title`` or ``opening_prose`` (None, None when neither names
     one)."""
@@ -156,7 +170,7 @@ def find_agency_and_source(title: str | None, preamble: str, sections: list[Sect
         title = _TITLE_LABEL.sub("", title)
         m = _YEAR.search(title)
         head = title[: m.start()] if m else ""
-        head = head.strip(" 　:：,，")
+        head = _site_source_removed(head.strip(" 　:：,，"))
         if len(core(head)) >= 2 and not _CONTACT.search(head):
             return head, "title"
     opening = preamble + "\n" + (sections[0].body_text[:500] if sections else "")
