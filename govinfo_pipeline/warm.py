@@ -91,31 +91,37 @@ def forward(argv: list[str]) -> int | None:
         return None
     with conn:
         request = {"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ), "fingerprint": fingerprint()}
-        socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], [0, 1, 2])
+        try:
+            socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], [0, 1, 2])
+        except OSError:  # a stream of this process is closed: it cannot be handed over, so run here
+            return None
         return _await_exit(conn)
 
 
 def _await_exit(conn: socket.socket) -> int | None:
-    pid = None
-    messages = _lines(conn)
+    """Wait for the run's exit status; Ctrl-C here is passed to the run, and the wait goes on while it stops."""
+    pid, buffer = None, b""
     while True:
         try:
-            message = next(messages, None)
-        except KeyboardInterrupt:  # passed to the run, which stops as it would in this process
+            data = conn.recv(_CHUNK)
+        except KeyboardInterrupt:  # the run stops as it would in this process, and says how it ended
             if pid:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGINT)
             continue
-        if message is None:
+        if not data:
             print("govinfo: error: the warm process's run ended without an exit status", file=sys.stderr)
             return 1
-        if message.get("stale"):
-            print("govinfo: the warm server runs other code (it has stopped); running here", file=sys.stderr)
-            return None
-        if "pid" in message:
-            pid = message["pid"]
-        if "exit" in message:
-            return int(message["exit"])
+        buffer += data
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            message = json.loads(line)
+            if message.get("stale"):
+                print("govinfo: the warm server runs other code (it has stopped); running here", file=sys.stderr)
+                return None
+            pid = message.get("pid", pid)
+            if "exit" in message:
+                return int(message["exit"])
 
 
 # -- server --------------------------------------------------------------------------------------------
