@@ -122,12 +122,30 @@ def _outcome(passed: pd.Series, n_num: pd.Series, n_all: pd.Series) -> tuple[pd.
 
 
 @functools.lru_cache(maxsize=4096)
-def _codes(rule: SumRule, subject: str, terms_present: str) -> str:
-    """``section.row.col`` codes of the cells a sum rule read for one subject, observed side first."""
-    present = set(terms_present.split("|"))
+def _codes(rule: SumRule, subject: str, terms_present: int) -> str:
+    """``section.row.col`` codes of the cells a sum rule read for one subject, observed side first;
+    ``terms_present`` has bit i set when term i of ``_terms(rule)`` is in the report."""
+    present = {t for i, t in enumerate(_terms(rule)) if terms_present >> i & 1}
     terms = [t for t in rule.observed_terms + rule.expected_terms if t in present]
     pairs = [(t, subject) if rule.side_by == "row" else (subject, t) for t in terms]
     return ",".join(f"{rule.section}.{r}.{c}" for r, c in pairs)
+
+
+@functools.cache
+def _terms(rule: SumRule) -> tuple[str, ...]:
+    """The rows (or columns) a sum rule adds, each once, in a fixed order (bit i of a report's signature)."""
+    return tuple(dict.fromkeys(rule.observed_terms + rule.expected_terms))
+
+
+def _kinds_of(cells: pd.DataFrame, kinds: dict[tuple[str, str], str], default: str | None = None) -> pd.Series:
+    """Each cell's kind by its (section, col): one map of the columns per section, not a lookup per cell."""
+    out = pd.Series(default, index=cells.index, dtype=object)
+    for section in sorted({s for s, _ in kinds}):
+        mask = cells["section"] == section
+        if mask.any():
+            kind = cells.loc[mask, "col"].map({c: k for (s, c), k in kinds.items() if s == section})
+            out[mask] = kind if default is None else kind.fillna(default)
+    return out
 
 
 def _sum_rule(cells: pd.DataFrame, rule: SumRule) -> pd.DataFrame:
@@ -168,10 +186,12 @@ def _sum_rule(cells: pd.DataFrame, rule: SumRule) -> pd.DataFrame:
     )
     # The cells each result read: the same for every report with the same set of rows, so they are
     # worked out once per distinct (rows present, subject) rather than joined per report.
-    present = d[["report_id", "row", "col", "side"]].drop_duplicates()
-    signature = present.groupby("report_id", sort=False)[rule.side_by].agg(lambda x: "|".join(sorted(set(x))))
+    present = d[["report_id", rule.side_by]].drop_duplicates()
+    bits = {t: 1 << i for i, t in enumerate(_terms(rule))}
+    signature = present[rule.side_by].map(bits).groupby(present["report_id"], sort=False).sum()
     out["cells"] = [
-        _codes(rule, subject, sig) for subject, sig in zip(out["subject"], out["report_id"].map(signature), strict=True)
+        _codes(rule, subject, int(sig))
+        for subject, sig in zip(out["subject"], out["report_id"].map(signature), strict=True)
     ]
     out["rule_id"] = rule.rule_id
     out["level"] = rule_level(rule.rule_id)
@@ -217,7 +237,7 @@ def _domain_rule(
     d = cells[cells["section"].isin(sections)]
     if d.empty:
         return result_frame([])
-    kind = pd.Series([kinds.get((s, c), "count") for s, c in zip(d["section"], d["col"], strict=True)], index=d.index)
+    kind = _kinds_of(d, kinds, "count")
     v = d["value"]
     is_num = d["cell_status"] == NUMBER
     integral = (v.round() - v).abs() <= TOLERANCE
@@ -357,11 +377,7 @@ _MAX_PLAUSIBLE_YUAN = 1e11  # 1000亿元: more than any single body's procuremen
 
 def _money(cells: pd.DataFrame, kinds: dict[tuple[str, str], str]) -> pd.DataFrame:
     """X7: money cells carry a unit, and their amount is plausible once the unit is applied."""
-    is_money = pd.Series(
-        [kinds.get((s, c)) == "money" for s, c in zip(cells["section"], cells["col"], strict=True)],
-        index=cells.index,
-        dtype=bool,
-    )
+    is_money = _kinds_of(cells, kinds).eq("money")
     d = cells[is_money & (cells["cell_status"] == NUMBER)]
     if d.empty:
         return result_frame([])
