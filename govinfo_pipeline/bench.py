@@ -227,16 +227,12 @@ def run(
     engine.dispose()
     # One report corrected and re-materialized on its own, as from the UI: a file of the corpus gains a line.
     one = min((p for p in corpus.rglob("r*.*") if p.suffix in (".txt", ".html")), default=None)
-    if one is None:  # only Word files and PDFs: the file is touched (read and hashed again, left as it is)
-        one = min(corpus.rglob("r*.*"))
-        os.utime(one)
-    else:
-        one.write_bytes(one.read_bytes() + b"\n")
+    one = one or min(corpus.rglob("r*.*"))
+    one_run = ["run", "--input", str(corpus), "--warehouse", url, "--file", one.relative_to(corpus).as_posix()]
+    _change(one)
     note("re-materializing one report (--file)")
-    single, single_seconds, _ = _run_cli(
-        ["run", "--input", str(corpus), "--warehouse", url, "--file", one.relative_to(corpus).as_posix()], env
-    )
-    warm = _warm_one_report(corpus, one, url, env, home)
+    single, single_seconds, _ = _run_cli(one_run, env)
+    warm = _warm_one_report(one, one_run, env, home)
     oracle = synth.compare(oracle_path, cells, results)
     stages, stage_peaks = stage_figures(
         [tuple(w) for w in json.loads(steps.read_text(encoding="utf-8"))], memory["samples"]
@@ -282,7 +278,15 @@ def run(
     return figures
 
 
-def _warm_one_report(corpus: Path, one: Path, url: str, env: dict, home: Path) -> dict:
+def _change(one: Path) -> None:
+    """A text or HTML report gains a line; a Word file or PDF is touched (read and hashed again, left as it is)."""
+    if one.suffix in (".txt", ".html"):
+        one.write_bytes(one.read_bytes() + b"\n")
+    else:
+        os.utime(one)
+
+
+def _warm_one_report(one: Path, one_run: list[str], env: dict, home: Path) -> dict:
     """The same report changed again and re-materialized through a warm server (``govinfo serve``): the
     seconds of the ``govinfo run --file`` command, and of the server's warm-up (paid once, not per run)."""
     from govinfo_pipeline import warm
@@ -299,12 +303,8 @@ def _warm_one_report(corpus: Path, one: Path, url: str, env: dict, home: Path) -
         warm_up = time.perf_counter() - started
         if server.poll() is not None:
             return {"one_report_warm_seconds": None, "one_report_warm_note": "the warm server did not start"}
-        if one.suffix in (".txt", ".html"):
-            one.write_bytes(one.read_bytes() + b"\n")
-        else:
-            os.utime(one)
-        args = ["run", "--input", str(corpus), "--warehouse", url, "--file", one.relative_to(corpus).as_posix()]
-        proc, seconds, _ = _run_cli(args, env)
+        _change(one)
+        proc, seconds, _ = _run_cli(one_run, env)
     finally:
         server.terminate()
         server.wait(timeout=60)

@@ -24,7 +24,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from govinfo_pipeline import settings
@@ -59,17 +59,23 @@ def _send(conn: socket.socket, message: dict) -> None:
     conn.sendall(json.dumps(message).encode() + b"\n")
 
 
-def _lines(conn: socket.socket, first: bytes = b"") -> Iterator[dict]:
-    """The newline-delimited JSON messages arriving on ``conn``."""
-    buffer = first
-    while True:
-        while b"\n" in buffer:
-            line, buffer = buffer.split(b"\n", 1)
-            yield json.loads(line)
-        data = conn.recv(_CHUNK)
-        if not data:
-            return
-        buffer += data
+class _Messages:
+    """The newline-delimited JSON messages arriving on a socket, one at a time. A plain reader, not a generator:
+    a Ctrl-C while it waits leaves it as it was, so the wait can go on."""
+
+    def __init__(self, conn: socket.socket, first: bytes = b"") -> None:
+        self.conn, self.buffer = conn, first
+
+    def next(self) -> dict | None:
+        """The next message; None when the other side has closed."""
+        while b"\n" not in self.buffer:
+            data = self.conn.recv(_CHUNK)
+            if not data:
+                return None
+            self.buffer += data
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        message: dict = json.loads(line)
+        return message
 
 
 # -- client --------------------------------------------------------------------------------------------
@@ -100,28 +106,24 @@ def forward(argv: list[str]) -> int | None:
 
 def _await_exit(conn: socket.socket) -> int | None:
     """Wait for the run's exit status; Ctrl-C here is passed to the run, and the wait goes on while it stops."""
-    pid, buffer = None, b""
+    pid, messages = None, _Messages(conn)
     while True:
         try:
-            data = conn.recv(_CHUNK)
+            message = messages.next()
         except KeyboardInterrupt:  # the run stops as it would in this process, and says how it ended
             if pid:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGINT)
             continue
-        if not data:
+        if message is None:
             print("govinfo: error: the warm process's run ended without an exit status", file=sys.stderr)
             return 1
-        buffer += data
-        while b"\n" in buffer:
-            line, buffer = buffer.split(b"\n", 1)
-            message = json.loads(line)
-            if message.get("stale"):
-                print("govinfo: the warm server runs other code (it has stopped); running here", file=sys.stderr)
-                return None
-            pid = message.get("pid", pid)
-            if "exit" in message:
-                return int(message["exit"])
+        if message.get("stale"):
+            print("govinfo: the warm server runs other code (it has stopped); running here", file=sys.stderr)
+            return None
+        pid = message.get("pid", pid)
+        if "exit" in message:
+            return int(message["exit"])
 
 
 # -- server --------------------------------------------------------------------------------------------
@@ -231,15 +233,16 @@ def _accept_one(server: socket.socket, code: str, log: Callable[[str], None]) ->
         return True
     conn.settimeout(None)
     data, fds, _, _ = socket.recv_fds(conn, _CHUNK, 3)
-    request = next(_lines(conn, data), None)
+    request = _Messages(conn, data).next()
     if request is None or len(fds) != 3 or request.get("fingerprint") != code:
         for fd in fds:
             os.close(fd)
-        if request is not None:
+        stale = request is not None and request.get("fingerprint") != code
+        if stale:
             _send(conn, {"stale": True})
             log("a request from other code (files changed since the warm-up): stopping")
-        conn.close()
-        return request is None
+        conn.close()  # a request without its three streams is dropped, and its client says so
+        return not stale
     started = time.perf_counter()
     pid = os.fork()
     if pid == 0:  # the child: never returns into the server's loop

@@ -109,10 +109,9 @@ def _rows(tokens: list[_Token], template: str, section: str, notes: list[str]) -
         stop = marks[i + 1][0] if i + 1 < len(marks) else len(tokens)
         values = [t for t in tokens[last + 1 : stop] if t.value]
         covered = {k for a, b, _ in block for k in range(a, b + 1)}
-        begin = min(x[0] for x in block)
         stray = [
             t.text
-            for k, t in enumerate(tokens[begin:stop], start=begin)
+            for k, t in enumerate(tokens[block[0][0] : stop], start=block[0][0])
             if not t.value and k not in covered and not _HEADER.fullmatch(t.text)
         ]
         if stray:  # text among the labels or numbers that is neither a label found nor a heading: a label missed?
